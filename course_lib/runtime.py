@@ -1,0 +1,123 @@
+"""Where and how the course runs: device choice, seeding, the FAST flag, Colab detection.
+
+Everything here reads the environment at call time (never at import time), so a test or a
+notebook can change ``COURSE_FAST`` / ``COURSE_DEVICE`` and see the effect immediately.
+
+Environment variables
+---------------------
+``COURSE_FAST=1``      small epochs and subsets, so every notebook runs in CI in about a minute.
+``COURSE_DEVICE=cpu``  force a device (``cpu``, ``cuda``, ``cuda:1``, ``mps``); default cuda → mps → cpu.
+``HF_HUB_OFFLINE=1``   never contact the Hugging Face hub (set by the tests).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from importlib import metadata
+
+import numpy as np
+import torch
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
+def is_fast() -> bool:
+    """True when ``COURSE_FAST`` is set: notebooks and trainers use their small settings."""
+    return _flag("COURSE_FAST")
+
+
+def fast_or_full(fast_value, full_value):
+    """Pick ``fast_value`` in FAST mode, ``full_value`` otherwise (for ``parameters`` cells)."""
+    return fast_value if is_fast() else full_value
+
+
+def is_offline() -> bool:
+    """True when the Hugging Face hub must not be contacted (``HF_HUB_OFFLINE``)."""
+    return _flag("HF_HUB_OFFLINE")
+
+
+def in_colab() -> bool:
+    """True inside Google Colab (its runtime module is importable there and only there)."""
+    return "google.colab" in sys.modules or os.environ.get("COLAB_RELEASE_TAG") is not None
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Choose the device: ``prefer`` or ``$COURSE_DEVICE`` if given, else cuda → mps → cpu.
+
+    An explicit request for a device that is not available raises ``ValueError`` with the
+    reason, instead of failing later inside a model.
+    """
+    wanted = prefer or os.environ.get("COURSE_DEVICE", "").strip()
+    if wanted:
+        device = torch.device(wanted)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"COURSE_DEVICE={wanted!r} but CUDA is not available on this machine")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"COURSE_DEVICE={wanted!r} but Apple MPS is not available on this machine")
+        if device.type not in {"cpu", "cuda", "mps"}:
+            raise ValueError(f"COURSE_DEVICE={wanted!r}: expected cpu, cuda, cuda:N or mps")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int = 42) -> int:
+    """Seed Python, NumPy and PyTorch (CPU and every GPU); returns the seed.
+
+    On CPU this makes training runs bit-for-bit repeatable. On GPU some kernels stay
+    non-deterministic; the course does not force deterministic algorithms there because
+    they are slower and results only differ in the last digits.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    return seed
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def device_summary(device: torch.device | None = None) -> str:
+    """One line naming the device, with GPU name and memory when there is one."""
+    device = device or get_device()
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"cuda ({props.name}, {props.total_memory / 2**30:.1f} GiB)"
+    if device.type == "mps":
+        return "mps (Apple GPU)"
+    return f"cpu ({os.cpu_count()} cores)"
+
+
+def describe() -> dict:
+    """Print and return the versions, the device and the course flags (for a notebook's setup cell)."""
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": _version("transformers"),
+        "gensim": _version("gensim"),
+        "device": device_summary(),
+        "fast": is_fast(),
+        "offline": is_offline(),
+        "colab": in_colab(),
+    }
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        print(f"{key:<{width}} : {value}")
+    return info
