@@ -251,7 +251,7 @@ class ClozeDataset(Dataset):
         real = items > 0
         masked = (torch.rand(self.max_len) < self.mask_prob) & real
         if not masked.any():
-            positions = torch.flatnonzero(real)
+            positions = torch.nonzero(real).flatten()
             masked[positions[torch.randint(len(positions), (1,))]] = True
         labels = torch.where(masked, items, torch.zeros_like(items))
         inputs = torch.where(masked, torch.full_like(items, self.mask_id), items)
