@@ -12,11 +12,13 @@ Environment variables
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -121,3 +123,33 @@ def describe() -> dict:
     for key, value in info.items():
         print(f"{key:<{width}} : {value}")
     return info
+
+
+def repo_root() -> Path | None:
+    """The checkout that holds this package (``pyproject.toml`` beside ``course_lib/``), else None."""
+    root = Path(__file__).resolve().parent.parent
+    project = root / "pyproject.toml"
+    if project.is_file() and 'name = "llm-seqrec-course"' in project.read_text(encoding="utf-8"):
+        return root
+    return None
+
+
+def headline(**metrics: float) -> dict:
+    """Record a notebook's headline numbers for ``course run``'s summary table; returns them.
+
+    ``course run`` points ``$COURSE_HEADLINE_FILE`` at a JSON file per notebook; outside of it this only
+    returns its argument, so a notebook can call it unconditionally, e.g. ``headline(**{"ndcg@10": 0.061})``.
+    """
+    path = os.environ.get("COURSE_HEADLINE_FILE")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                recorded = json.load(fh)
+        except (OSError, ValueError):
+            recorded = {}
+        recorded.update({k: float(v) for k, v in metrics.items()})
+        tmp = f"{path}.part"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(recorded, fh)
+        os.replace(tmp, path)
+    return metrics
