@@ -56,3 +56,27 @@ def plot_activity(timestamps, ax=None, freq: str = "W"):
     ax.set(xlabel="date", ylabel=f"events per {period}", title="Activity over time")
     ax.tick_params(axis="x", rotation=30)
     return ax
+
+
+def plot_leaderboard(table: pd.DataFrame, metric: str = "ndcg@10", ax=None, title: str | None = None):
+    """Horizontal bars of ``table[metric]`` per model (index), best on top, with error bars.
+
+    Error bars come from ``<metric>_low`` / ``<metric>_high`` columns (e.g. bootstrap CIs) when present,
+    else from ``<metric>_std`` (spread over seeds), else none. ``table``: e.g. ``results.leaderboard()``.
+    """
+    if metric not in table.columns:
+        raise ValueError(f"table has no column {metric!r}; columns: {list(table.columns)}")
+    ax = _axes(ax)
+    table = table.sort_values(metric)
+    values = table[metric].to_numpy(dtype=float)
+    if {f"{metric}_low", f"{metric}_high"} <= set(table.columns):
+        errors = np.vstack([values - table[f"{metric}_low"].to_numpy(float),
+                            table[f"{metric}_high"].to_numpy(float) - values])
+    elif f"{metric}_std" in table.columns:
+        errors = table[f"{metric}_std"].fillna(0).to_numpy(float)
+    else:
+        errors = None
+    ax.barh([str(m) for m in table.index], values, xerr=errors, capsize=3, color="tab:blue", alpha=0.8)
+    ax.set(xlabel=metric, title=title or f"Test {metric} (full ranking)")
+    ax.set_xlim(left=0)
+    return ax

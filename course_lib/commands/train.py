@@ -1,0 +1,139 @@
+"""``course train MODEL [--dataset ml-100k] [--seed S] [--fast] [--json]``: train, evaluate, record.
+
+Trains (or fits) MODEL with its default recipe from ``course_lib.zoo.TRAINERS`` on the leave-one-out split,
+then evaluates the test targets with full ranking twice: history removed (the course's default, "test") and
+history kept (RecBole's protocol, "test_history_kept"). Prints a table, or one JSON object with ``--json``,
+and records the test row in the results store (``course_lib.results``).
+
+    course train pop --json
+    course train markov --seed 1 --fast
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import json
+import os
+import sys
+
+import numpy as np
+
+from course_lib import runtime, zoo
+from course_lib.metrics import bootstrap_ci, evaluate, per_user
+from course_lib.sequences import SplitData, leave_one_out
+
+TABLE_METRICS = ("hr@10", "ndcg@10", "mrr", "hr@20", "ndcg@20")
+REQUIRED_KEYS = ("model", "valid", "epochs", "seconds_per_epoch", "total_seconds", "recommender")
+
+
+def load_split(dataset: str) -> SplitData:
+    """The leave-one-out split of ``dataset`` (only MovieLens names are known to ``course train``)."""
+    from course_lib.data import load_movielens
+    return leave_one_out(load_movielens(dataset).interactions)
+
+
+def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = False,
+                 dataset: str = "ml-100k") -> dict:
+    """Train ``name`` on ``split`` and evaluate it; returns the report ``course train --json`` prints.
+
+    Keys: model, dataset, seed, fast, valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test
+    hr@10 / ndcg@10), epochs, seconds_per_epoch, total_seconds, params (if the recipe reports them).
+    """
+    trainer = zoo.get_trainer(name)
+    runtime.seed_everything(seed)
+    kwargs = {"seed": seed, "fast": fast}
+    if "dataset" in inspect.signature(trainer).parameters:
+        kwargs["dataset"] = dataset
+    result = trainer(split, **kwargs)
+    missing = [k for k in REQUIRED_KEYS if k not in result]
+    if missing:
+        raise ValueError(f"trainer of {name!r} returned no {missing}; see course_lib.zoo for the contract")
+    model = result["recommender"]
+    test = evaluate(model, split, part="test", return_ranks=True)
+    ranks = test.pop("ranks")
+    kept = evaluate(model, split, part="test", exclude_history=False)
+    ci = {m: list(bootstrap_ci(per_user(ranks, m), seed=seed)[1:]) for m in ("hr@10", "ndcg@10")}
+    report = {"model": name, "dataset": dataset, "seed": seed, "fast": fast, "valid": result["valid"],
+              "test": test, "test_history_kept": kept, "test_ci": ci, "epochs": result["epochs"],
+              "seconds_per_epoch": result["seconds_per_epoch"], "total_seconds": result["total_seconds"]}
+    if "params" in result:
+        report["params"] = result["params"]
+    return report
+
+
+def command_line(report: dict) -> str:
+    """The ``course train`` command that reproduces ``report``."""
+    fast = " --fast" if report["fast"] else ""
+    return f"course train {report['model']} --dataset {report['dataset']} --seed {report['seed']}{fast} --json"
+
+
+def record_report(report: dict, path=None) -> None:
+    """Store the test rows (history removed and kept) of ``report`` in the results store."""
+    from course_lib import results
+
+    ci = {f"{m}_{side}": value for m, (low, high) in report["test_ci"].items()
+          for side, value in (("low", low), ("high", high))}
+    common = {"seed": report["seed"], "command": command_line(report), "path": path, "fast": report["fast"]}
+    results.record(report["model"], report["dataset"], {**report["test"], **ci}, **common)
+    results.record(report["model"], report["dataset"], report["test_history_kept"],
+                   protocol="full ranking, history kept", **common)
+
+
+def format_table(report: dict) -> str:
+    """A readable summary of ``report``: one row per evaluation, the headline metrics as columns."""
+    lines = [f"{report['model']} on {report['dataset']} (seed {report['seed']}{', FAST' if report['fast'] else ''}): "
+             f"{report['epochs']} epoch(s), {report['seconds_per_epoch']:.2f} s/epoch, "
+             f"{report['total_seconds']:.1f} s in total",
+             f"{'evaluation':<28}" + "".join(f"{m:>10}" for m in TABLE_METRICS)]
+    for label, key in (("valid", "valid"), ("test (history removed)", "test"),
+                       ("test (history kept)", "test_history_kept")):
+        row = report[key]
+        lines.append(f"{label:<28}" + "".join(f"{row.get(m, float('nan')):>10.4f}" for m in TABLE_METRICS))
+    low, high = report["test_ci"]["ndcg@10"]
+    lines.append(f"test ndcg@10 95% bootstrap CI: [{low:.4f}, {high:.4f}]")
+    lines.append(f"reproduce: {command_line(report)}")
+    return "\n".join(lines)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.fast:
+        os.environ["COURSE_FAST"] = "1"
+    fast = args.fast or runtime.is_fast()
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    try:
+        zoo.get_trainer(args.model)     # an unknown name fails before the data is loaded
+        with quiet:                     # with --json, stdout carries the JSON object only
+            split = load_split(args.dataset)
+            report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset)
+    except ValueError as err:           # DataError is a ValueError too
+        print(f"course train: {err}", file=sys.stderr)
+        return 2
+    if not args.no_record:
+        record_report(report, args.results)
+    print(json.dumps(report, default=_json_default) if args.json else format_table(report))
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train a model and print validation + test metrics",
+        description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="models: " + ", ".join(sorted(zoo.TRAINERS)))
+    parser.add_argument("model", help="model name (see the list below)")
+    parser.add_argument("--dataset", default="ml-100k", help="dataset name (default: ml-100k)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    parser.add_argument("--fast", action="store_true", help="small settings (sets COURSE_FAST=1)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--results", default=None, help="results store file (default: $COURSE_RESULTS or the cache)")
+    parser.add_argument("--no-record", action="store_true", help="do not write to the results store")
+    parser.set_defaults(func=run)

@@ -1,0 +1,84 @@
+"""A small results store: one JSON file of rows, so every notebook and ``course train`` add to one leaderboard.
+
+A row is ``{model, dataset, protocol, split, seed, command, <metric>: value, ...}``; recording a row with
+the same (model, dataset, protocol, split, seed) replaces the old one. The file lives at
+``$COURSE_RESULTS`` if set, else ``results.json`` in the data cache folder (``course_lib.data.cache_dir()``),
+or at an explicit ``path``. Writes go to ``*.part`` first and are then renamed, so a crash never leaves a
+half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+KEY = ("model", "dataset", "protocol", "split", "seed")
+DEFAULT_PROTOCOL = "full ranking, history removed"
+
+
+def results_path(path=None) -> Path:
+    """Where the store lives (see module docstring)."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get("COURSE_RESULTS", "").strip()
+    if env:
+        return Path(env).expanduser()
+    from course_lib.data import cache_dir
+    return cache_dir() / "results.json"
+
+
+def load_results(path=None) -> list[dict]:
+    """All recorded rows ([] when there is no store yet)."""
+    file = results_path(path)
+    if not file.exists():
+        return []
+    try:
+        rows = json.loads(file.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise ValueError(f"results store {file} is not valid JSON ({err}); delete or fix it") from None
+    if not isinstance(rows, list):
+        raise ValueError(f"results store {file} must hold a JSON list of rows")
+    return rows
+
+
+def record(model: str, dataset: str, metrics: dict, *, protocol: str = DEFAULT_PROTOCOL, split: str = "test",
+           seed: int | None = None, command: str | None = None, path=None, **extra) -> dict:
+    """Add (or replace) one row; returns it. ``metrics``: name -> number (non-numbers are left out)."""
+    numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float, np.number))}
+    row = {"model": model, "dataset": dataset, "protocol": protocol, "split": split, "seed": seed,
+           "command": command, **numbers, **extra}
+    rows = [r for r in load_results(path) if tuple(r.get(k) for k in KEY) != tuple(row[k] for k in KEY)]
+    rows.append(row)
+    file = results_path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    part = file.with_name(file.name + ".part")
+    part.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    os.replace(part, file)
+    return row
+
+
+def leaderboard(path=None, metric: str = "ndcg@10", split: str = "test", protocol: str = DEFAULT_PROTOCOL,
+                dataset: str | None = "ml-100k", rows: list[dict] | None = None) -> pd.DataFrame:
+    """One row per model (mean over seeds), best ``metric`` first.
+
+    Columns: seeds, the mean of every recorded metric, ``<metric>_std`` over seeds, ``<metric>_low/_high``
+    (bootstrap CI, averaged over seeds, when recorded) and the ``command`` that reproduces the row.
+    """
+    frame = pd.DataFrame(rows if rows is not None else load_results(path))
+    if frame.empty:
+        return pd.DataFrame(columns=["seeds", metric, "command"]).rename_axis("model")
+    frame = frame[(frame["split"] == split) & (frame["protocol"] == protocol)]
+    if dataset is not None:
+        frame = frame[frame["dataset"] == dataset]
+    if metric not in frame.columns:
+        raise ValueError(f"no recorded row has metric {metric!r}")
+    numeric = frame.select_dtypes("number").drop(columns=["seed"], errors="ignore")
+    table = numeric.groupby(frame["model"]).mean()
+    table.insert(0, "seeds", frame.groupby("model").size())
+    table[f"{metric}_std"] = numeric[metric].groupby(frame["model"]).std(ddof=0)
+    table["command"] = frame.groupby("model")["command"].last()
+    return table.sort_values(metric, ascending=False)

@@ -1,0 +1,82 @@
+"""``course train`` on a tiny synthetic split (no real dataset needed)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from course_lib import cli, results, zoo
+from course_lib.commands import train
+from course_lib.sequences import leave_one_out
+
+
+@pytest.fixture()
+def tiny_split():
+    rng = np.random.default_rng(0)
+    rows = [(u, (s + t) % 40 + 1, t) for u, s in enumerate(rng.integers(0, 40, 60)) for t in range(8)]
+    return leave_one_out(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]))
+
+
+@pytest.mark.parametrize("name", ["random", "pop", "markov", "itemknn"])
+def test_run_training_report(tiny_split, name):
+    report = train.run_training(name, tiny_split, seed=1, fast=True)
+    for key in ("model", "dataset", "seed", "valid", "test", "test_history_kept", "epochs",
+                "seconds_per_epoch", "total_seconds"):
+        assert key in report
+    assert report["model"] == name and report["seed"] == 1
+    assert 0.0 <= report["test"]["ndcg@10"] <= report["test"]["hr@10"] <= 1.0
+    low, high = report["test_ci"]["ndcg@10"]
+    assert low <= report["test"]["ndcg@10"] <= high
+    json.dumps(report, default=train._json_default)         # serialisable
+
+
+def test_markov_beats_random_on_a_sequential_log(tiny_split):
+    markov = train.run_training("markov", tiny_split, seed=0, fast=True)["test"]["hr@10"]
+    rand = train.run_training("random", tiny_split, seed=0, fast=True)["test"]["hr@10"]
+    assert markov == 1.0 and rand < 0.9
+
+
+def test_cli_json_and_results_store(tiny_split, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(train, "load_split", lambda dataset: tiny_split)
+    monkeypatch.delenv("COURSE_FAST", raising=False)          # conftest sets it; the command must say so
+    store = tmp_path / "results.json"
+    assert cli.main(["train", "pop", "--json", "--seed", "3", "--results", str(store)]) == 0
+    report = json.loads(capsys.readouterr().out)              # stdout holds exactly one JSON object
+    assert report["model"] == "pop" and report["seed"] == 3
+    assert set(report["test"]) >= {"hr@10", "ndcg@10", "mrr"}
+    rows = results.load_results(store)
+    assert {r["protocol"] for r in rows} == {"full ranking, history removed", "full ranking, history kept"}
+    assert rows[0]["command"] == "course train pop --dataset ml-100k --seed 3 --json"
+    assert cli.main(["train", "pop", "--json", "--seed", "3", "--results", str(store)]) == 0
+    assert len(results.load_results(store)) == 2              # same key: replaced, not appended
+    table = results.leaderboard(store)
+    assert table.index.tolist() == ["pop"] and table.loc["pop", "ndcg@10"] == pytest.approx(report["test"]["ndcg@10"])
+
+
+def test_cli_table_and_unknown_model(tiny_split, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(train, "load_split", lambda dataset: tiny_split)
+    assert cli.main(["train", "markov", "--no-record"]) == 0
+    out = capsys.readouterr().out
+    assert "test (history removed)" in out and "ndcg@10" in out
+    assert cli.main(["train", "no-such-model"]) == 2
+    assert "known models" in capsys.readouterr().err
+
+
+def test_every_registered_trainer_resolves():
+    for name in zoo.TRAINERS:
+        assert callable(zoo.get_trainer(name)), name
+
+
+def test_leaderboard_means_over_seeds(tmp_path):
+    store = tmp_path / "r.json"
+    for seed, value in ((0, 0.1), (1, 0.3)):
+        results.record("m", "ml-100k", {"ndcg@10": value}, seed=seed, path=store)
+    results.record("n", "ml-100k", {"ndcg@10": 0.25}, seed=0, path=store)
+    table = results.leaderboard(store)
+    assert table.index.tolist() == ["n", "m"]
+    assert table.loc["m", "seeds"] == 2 and table.loc["m", "ndcg@10"] == pytest.approx(0.2)
+    assert table.loc["m", "ndcg@10_std"] == pytest.approx(0.1)
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        results.load_results(tmp_path / "bad.json")
