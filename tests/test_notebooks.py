@@ -120,3 +120,14 @@ def test_environment_yml_installs_the_project():
             Requirement(line)  # raises on a malformed requirement
     assert any(line.startswith("-e") for line in pip_section), "the project itself must be installed"
     json.dumps(env)
+
+
+def test_readme_and_course_map_list_every_notebook():
+    from course_lib.course_map import COURSE_MAP
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    planned = {lesson.filename for lesson in COURSE_MAP}
+    for path in NOTEBOOKS:
+        assert path.name in planned, f"{path.name} missing from course_lib.course_map.COURSE_MAP"
+        assert f"(notebooks/{path.name})" in readme, f"README's course map has no row for {path.name}"
+        assert f"blob/main/notebooks/{path.name}" in readme, f"README has no Colab badge for {path.name}"

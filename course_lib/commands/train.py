@@ -39,7 +39,8 @@ def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = Fa
     """Train ``name`` on ``split`` and evaluate it; returns the report ``course train --json`` prints.
 
     Keys: model, dataset, seed, fast, valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test
-    hr@10 / ndcg@10), epochs, seconds_per_epoch, total_seconds, params (if the recipe reports them).
+    hr@10 / ndcg@10), epochs, seconds_per_epoch, total_seconds, params (if the recipe reports them), and
+    ``recommender``, the fitted model (left out of the JSON that ``course train --json`` prints).
     """
     trainer = zoo.get_trainer(name)
     runtime.seed_everything(seed)
@@ -60,6 +61,7 @@ def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = Fa
               "seconds_per_epoch": result["seconds_per_epoch"], "total_seconds": result["total_seconds"]}
     if "params" in result:
         report["params"] = result["params"]
+    report["recommender"] = model
     return report
 
 
@@ -120,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not args.no_record:
         record_report(report, args.results)
-    print(json.dumps(report, default=_json_default) if args.json else format_table(report))
+    printable = {key: value for key, value in report.items() if key != "recommender"}
+    print(json.dumps(printable, default=_json_default) if args.json else format_table(report))
     return 0
 
 
