@@ -9,4 +9,11 @@ Modules (see each module's docstring):
     cli        the ``course`` command
 """
 
+import warnings
+
 __version__ = "0.1.0"
+
+# Libraries the course uses (transformers, huggingface_hub) import tqdm.auto, which warns in Jupyter when
+# ipywidgets is missing. The course draws text progress bars and needs no widgets: silence that one warning
+# here, so that it holds whichever course_lib module a notebook imports first.
+warnings.filterwarnings("ignore", message="IProgress not found")

@@ -17,7 +17,6 @@ import os
 import platform
 import random
 import sys
-import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -25,10 +24,6 @@ import numpy as np
 import torch
 
 _TRUE = {"1", "true", "yes", "on"}
-
-# Libraries the course uses (transformers, huggingface_hub) import tqdm.auto, which warns in Jupyter when
-# ipywidgets is missing. The course draws text progress bars and does not need widgets: silence that warning.
-warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 def _flag(name: str) -> bool:
