@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from course_lib import runtime
@@ -31,16 +29,13 @@ from course_lib.metrics import evaluate
 from course_lib.models.bert4rec_train import FAST_OVERRIDES, train_bert4rec
 from course_lib.sequences import leave_one_out
 
+from common import peak_memory_mb, summarize_runs, write_json  # benchmarks/common.py
+
 RESULTS = Path(__file__).resolve().parent / "results"
 REPORTED = ("test_kept_ndcg@10", "test_kept_hr@10", "test_removed_ndcg@10", "test_removed_hr@10",
             "epochs_to_best", "seconds_to_best", "seconds_per_epoch", "total_seconds", "peak_memory_mb")
 
 
-def peak_memory_mb(device: torch.device) -> float:
-    """Peak memory so far: GPU memory allocated on CUDA, else the process's peak resident set (MiB)."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux reports KiB
 
 
 def run_seed(split, seed: int, fast: bool, device: torch.device) -> dict:
@@ -59,20 +54,8 @@ def run_seed(split, seed: int, fast: bool, device: torch.device) -> dict:
     return row
 
 
-def summarize_runs(rows: list[dict]) -> dict:
-    """Mean and sample std over seeds of every numeric column except the seed."""
-    keys = [k for k in rows[0] if k != "seed"]
-    values = {k: np.array([r[k] for r in rows], dtype=float) for k in keys}
-    return {k: {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
-            for k, v in values.items()}
 
 
-def write_json(report: dict, path: Path) -> None:
-    """Write atomically (``.part`` then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_suffix(".part")
-    part.write_text(json.dumps(report, indent=2))
-    part.replace(path)
 
 
 def print_summary(rows: list[dict]) -> dict:

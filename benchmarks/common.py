@@ -1,0 +1,33 @@
+"""Helpers shared by the benchmark scripts: peak memory, mean ± std over seeds, atomic JSON output."""
+
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory so far: GPU memory allocated on CUDA, else the process's peak resident set (MiB)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux reports KiB
+
+
+def summarize_runs(rows: list[dict]) -> dict:
+    """Mean and sample std over seeds of every numeric column except the seed."""
+    keys = [k for k in rows[0] if k != "seed"]
+    values = {k: np.array([r[k] for r in rows], dtype=float) for k in keys}
+    return {k: {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
+            for k, v in values.items()}
+
+
+def write_json(report: dict, path: Path) -> None:
+    """Write atomically (``.part`` then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_suffix(".part")
+    part.write_text(json.dumps(report, indent=2))
+    part.replace(path)
