@@ -196,6 +196,18 @@ def _windows(seq: np.ndarray, size: int) -> list[np.ndarray]:
     return out
 
 
+def _sliding_windows(seq: np.ndarray, size: int, step: int) -> list[np.ndarray]:
+    """Windows of ``size`` items ending every ``step`` items from the end of ``seq`` (``len(seq) > size``).
+
+    The original BERT4Rec code slides its window this way (step = 10% of the length) so that an item is
+    seen at several positions and with several contexts; the first window always starts at the first item.
+    """
+    ends = list(range(len(seq), size, -step))
+    out = [seq[end - size:end] for end in ends]
+    out.append(seq[:size])
+    return out
+
+
 class NextItemDataset(Dataset):
     """Causal (GPT-style) training examples from the training parts.
 
@@ -229,18 +241,27 @@ class ClozeDataset(Dataset):
     is replaced by ``mask_id`` with probability ``mask_prob`` (at least one per sequence); ``labels`` holds
     the original item at masked positions and 0 elsewhere (0 = ignored by the loss). Padding is never
     masked. Randomness comes from torch's global generator, so ``seed_everything`` makes it repeatable.
+    Sequences longer than ``max_len`` are cut into windows: by default overlapping by one item (every item
+    in exactly one window, but the first), with ``window_step`` sliding every ``window_step`` items.
     """
 
     def __init__(self, split: SplitData, max_len: int, mask_prob: float, mask_id: int,
-                 all_windows: bool = True):
+                 all_windows: bool = True, window_step: int | None = None):
         if not 0.0 < mask_prob < 1.0:
             raise ValueError(f"mask_prob must lie in (0, 1), got {mask_prob}")
+        if window_step is not None and not 1 <= window_step <= max_len:
+            raise ValueError(f"window_step must lie in [1, max_len={max_len}], got {window_step}")
         self.max_len, self.mask_prob, self.mask_id = max_len, mask_prob, mask_id
         self.examples = []
         for seq in split.train:
             if len(seq) == 0:
                 continue
-            chunks = _windows(seq, max_len) if (all_windows and len(seq) > max_len) else [seq[-max_len:]]
+            if not all_windows or len(seq) <= max_len:
+                chunks = [seq[-max_len:]]
+            elif window_step is None:
+                chunks = _windows(seq, max_len)
+            else:
+                chunks = _sliding_windows(seq, max_len, window_step)
             self.examples.extend(chunks)
 
     def __len__(self) -> int:

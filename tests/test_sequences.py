@@ -125,3 +125,15 @@ def test_cloze_masks_only_real_items_at_the_requested_rate():
     assert 0.25 < masked / real < 0.35
     with pytest.raises(ValueError):
         ClozeDataset(split, max_len=20, mask_prob=1.5, mask_id=99)
+
+
+def test_cloze_sliding_windows_step_back_from_the_end_and_cover_the_start():
+    split = long_split(12)  # 10 training items: 1..10
+    ds = ClozeDataset(split, max_len=4, mask_prob=0.3, mask_id=99, window_step=3)
+    assert [w.tolist() for w in ds.examples] == [[7, 8, 9, 10], [4, 5, 6, 7], [1, 2, 3, 4]]
+    every = ClozeDataset(split, max_len=4, mask_prob=0.3, mask_id=99, window_step=1)
+    assert len(every) == 7 and every.examples[-1].tolist() == [1, 2, 3, 4]
+    short = ClozeDataset(long_split(5), max_len=4, mask_prob=0.3, mask_id=99, window_step=1)
+    assert [w.tolist() for w in short.examples] == [[1, 2, 3]]       # no window longer than the sequence
+    with pytest.raises(ValueError, match="window_step"):
+        ClozeDataset(split, max_len=4, mask_prob=0.3, mask_id=99, window_step=5)

@@ -86,7 +86,7 @@ def test_to_device_walks_containers():
 
 
 def test_tiny_run_learns_and_fills_the_history():
-    model, data, split, config = make_run(num_epochs=8, eval_every=2)
+    model, data, split, config = make_run(num_epochs=8, eval_every=2, device="cpu")   # fp32 even on a GPU box
     history = fit(model, data, split, config)
     assert history["epochs"] == 8 and len(history["loss"]) == len(history["seconds"]) == 8
     assert history["valid_epochs"] == [2, 4, 6, 8]
@@ -191,3 +191,16 @@ def test_mixed_precision_path_runs(dtype, monkeypatch):
     history = fit(model, data, split, config)
     assert history["amp"] == str(dtype).replace("torch.", "")
     assert history["loss"][-1] < history["loss"][0] and all(map(math.isfinite, history["loss"]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("amp", ["bf16", "fp16", "off"])
+def test_mixed_precision_on_cuda_learns_the_rule(amp):
+    if amp == "bf16" and not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bf16")
+    model, data, split, config = make_run(num_epochs=8, eval_every=2, amp=amp, device="cuda")
+    history = fit(model, data, split, config)
+    assert history["device"].startswith("cuda") and history["amp"] == {"bf16": "bfloat16", "fp16": "float16", "off": "fp32"}[amp]
+    assert all(math.isfinite(x) for x in history["loss"]) and history["loss"][-1] < history["loss"][0]
+    assert history["best_valid"]["hr@10"] >= 0.9
+    assert next(model.parameters()).dtype == torch.float32      # autocast never changes the weights' dtype
