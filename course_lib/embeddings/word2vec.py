@@ -1,14 +1,16 @@
 """Word2Vec (gensim 4) for item sequences (item2vec / prod2vec) and for the words of item text.
 
 Item sequences are "sentences" whose "words" are internal item ids written as strings. gensim's defaults are
-made for text and are a trap for items:
+made for text. One of them is a trap for items whatever the data: ``min_count=5`` silently drops every item seen
+fewer than 5 times (it gets no vector and can never be recommended). The others -- CBOW or skip-gram, epochs,
+window, the negative-sampling exponent, subsampling -- must be chosen on items, not inherited from text
+(Caselles-Dupre et al., RecSys 2018). ``ITEM2VEC_DEFAULTS`` keeps ``min_count=1`` and takes the rest from a
+validation sweep on ML-100k (``benchmarks/sweep_item2vec.py``; rows in ``benchmarks/results/sweep-item2vec.json``).
+There, skip-gram peaked at 5 epochs and got worse with more, while CBOW kept improving up to 20 epochs, and a
+window of 20 beat gensim's 5 (plausibly: a history is a bag of tastes more than a phrase).
 
-* ``sg=0`` (CBOW) averages the context; skip-gram (``sg=1``) does better on sparse item data;
-* ``min_count=5`` silently drops every item seen fewer than 5 times (it gets no vector at all);
-* ``epochs=5`` is far too few for a corpus of a few thousand short "sentences".
-
-``ITEM2VEC_DEFAULTS`` fixes those. With ``workers=1`` and a fixed ``seed`` gensim is bit-reproducible;
-``workers > 1`` is not (threads race on the shared weights), so reported numbers use one worker.
+With ``workers=1`` and a fixed ``seed`` gensim is bit-reproducible; ``workers > 1`` is not (threads race on the
+shared weights), so reported numbers use one worker.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 from gensim.models import Word2Vec
 
-ITEM2VEC_DEFAULTS = dict(vector_size=64, window=5, sg=1, negative=10, ns_exponent=0.75, sample=1e-3,
+ITEM2VEC_DEFAULTS = dict(vector_size=64, window=20, sg=0, negative=10, ns_exponent=0.75, sample=0.001,
                          min_count=1, epochs=20, alpha=0.025, workers=1)
 WORD2VEC_TEXT_DEFAULTS = dict(vector_size=64, window=5, sg=1, negative=5, ns_exponent=0.75, sample=1e-3,
                               min_count=1, epochs=30, alpha=0.025, workers=1)
@@ -36,7 +38,7 @@ def _check_settings(settings: dict) -> dict:
 
 
 def train_item2vec(sequences: Iterable[Sequence[int]], seed: int = 42, **settings) -> Word2Vec:
-    """Skip-gram Word2Vec on item sequences (internal ids). ``settings`` override ``ITEM2VEC_DEFAULTS``."""
+    """Word2Vec on item sequences (internal ids). ``settings`` override ``ITEM2VEC_DEFAULTS`` (e.g. ``sg=1``)."""
     sentences = [[str(int(i)) for i in seq if int(i) != 0] for seq in sequences]
     sentences = [s for s in sentences if s]
     if not sentences:
