@@ -57,6 +57,19 @@ def test_anatomy(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_markdown_is_clean_and_links_to_notebooks_resolve(path):
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        text = source(cell)
+        # a lost backslash (a Python string's "\t" or "\r" eating LaTeX's \text or \right) leaves a control char
+        control = r"[\x00-\x09\x0b-\x1f]" if cell.cell_type == "markdown" else r"[\x00-\x08\x0b-\x1f]"
+        assert not re.search(control, text), f"cell {index} holds a control character (tab allowed in code only)"
+        if cell.cell_type == "markdown":
+            for target in re.findall(r"\]\((\d\d_[a-z0-9_]+\.ipynb)\)", text):
+                assert (ROOT / "notebooks" / target).exists(), f"cell {index} links to missing {target}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_executed_in_order_without_errors(path):
     assert path.stat().st_size < MAX_BYTES, "notebook over 3 MB: shrink figures or outputs"
     nb = nbformat.read(path, as_version=4)
