@@ -16,7 +16,7 @@ import pandas as pd
 from course_lib import runtime
 from course_lib.models.bert4rec import Bert4Rec, Bert4RecConfig, ClozeWithLastItemDataset
 from course_lib.sequences import ClozeDataset, SplitData
-from course_lib.train import TrainConfig, fit
+from course_lib.train import TrainConfig, fit, recipe_result, recipe_settings
 
 DEFAULTS = {
     "max_len": 50, "hidden_dim": 64, "num_heads": 2, "num_layers": 2, "dropout": 0.2,
@@ -41,10 +41,7 @@ def train_bert4rec(split: SplitData, *, seed: int = 42, checkpoint_path: str | N
     ``epochs_to_best``, ``seconds_per_epoch``, ``total_seconds``, ``seconds_to_best``, ``history`` (the loop's
     history dict), ``params`` (the settings used) and ``recommender`` (the trained Bert4Rec, best weights, eval).
     """
-    unknown = set(overrides) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown BERT4Rec setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    params = {**DEFAULTS, **overrides}
+    params = recipe_settings(DEFAULTS, overrides, "BERT4Rec")
     runtime.seed_everything(seed)
     model = Bert4Rec(Bert4RecConfig(num_items=split.num_items, **{k: params[k] for k in MODEL_KEYS}))
     cloze = ClozeDataset(split, max_len=params["max_len"], mask_prob=params["mask_prob"],
@@ -53,10 +50,7 @@ def train_bert4rec(split: SplitData, *, seed: int = 42, checkpoint_path: str | N
     config = TrainConfig(**{k: params[k] for k in TRAIN_KEYS}, seed=seed, checkpoint_path=checkpoint_path,
                          progress=progress)
     history = fit(model, train_data, split, config)
-    return {"model": "bert4rec", "valid": history["best_valid"], "epochs": history["epochs"],
-            "epochs_to_best": history["best_epoch"], "seconds_per_epoch": history["seconds_per_epoch"],
-            "total_seconds": history["total_seconds"], "seconds_to_best": history["seconds_to_best"],
-            "history": history, "params": params, "recommender": model}
+    return recipe_result("bert4rec", history, params, model)
 
 
 def train_default(split: SplitData, *, seed: int, fast: bool) -> dict:

@@ -153,11 +153,9 @@ def train_variant(split, variant: str, *, seed: int, text_emb=None, fusion: str 
     """
     from course_lib import runtime
     from course_lib.models.sasrec_train import DEFAULTS, FAST_OVERRIDES, MODEL_KEYS, train_sasrec
+    from course_lib.train import recipe_settings
 
-    settings = {**DEFAULTS, **(FAST_OVERRIDES if fast else {}), **overrides}
-    unknown = set(overrides) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown SASRec setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    settings = recipe_settings(DEFAULTS, {**(FAST_OVERRIDES if fast else {}), **overrides}, "SASRec")
     runtime.seed_everything(seed)                      # the model's initial weights depend on the seed too
     config = SASRecConfig(num_items=split.num_items, **{k: settings[k] for k in MODEL_KEYS})
     model = build_variant(variant, config, text_emb, fusion)

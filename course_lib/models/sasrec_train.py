@@ -11,7 +11,7 @@ from __future__ import annotations
 from course_lib import runtime
 from course_lib.models.sasrec import SASRec, SASRecConfig
 from course_lib.sequences import NextItemDataset, SplitData
-from course_lib.train import TrainConfig, fit
+from course_lib.train import TrainConfig, fit, recipe_result, recipe_settings
 
 DEFAULTS = {
     "max_len": 50, "hidden_dim": 64, "num_heads": 1, "num_layers": 2, "dropout": 0.2, "inner_dim": None,
@@ -35,10 +35,7 @@ def train_sasrec(split: SplitData, *, seed: int = 42, model: SASRec | None = Non
     ``epochs_to_best``, ``seconds_per_epoch``, ``total_seconds``, ``seconds_to_best``, ``history`` (the loop's
     history dict), ``params`` (the settings used) and ``recommender`` (the trained SASRec, best weights, eval).
     """
-    unknown = set(overrides) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown SASRec setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    params = {**DEFAULTS, **overrides}
+    params = recipe_settings(DEFAULTS, overrides, "SASRec")
     runtime.seed_everything(seed)
     if model is None:
         model = SASRec(SASRecConfig(num_items=split.num_items, **{k: params[k] for k in MODEL_KEYS}))
@@ -53,11 +50,7 @@ def train_sasrec(split: SplitData, *, seed: int = 42, model: SASRec | None = Non
     config = TrainConfig(**{k: params[k] for k in TRAIN_KEYS}, seed=seed, checkpoint_path=checkpoint_path,
                          progress=progress)
     history = fit(model, data, split, config)
-    return {"model": "sasrec" if params["loss"] == "ce" else "sasrec-bce", "valid": history["best_valid"],
-            "epochs": history["epochs"], "epochs_to_best": history["best_epoch"],
-            "seconds_per_epoch": history["seconds_per_epoch"], "total_seconds": history["total_seconds"],
-            "seconds_to_best": history["seconds_to_best"], "history": history, "params": params,
-            "recommender": model}
+    return recipe_result("sasrec" if params["loss"] == "ce" else "sasrec-bce", history, params, model)
 
 
 def train_default(split: SplitData, *, seed: int, fast: bool) -> dict:
