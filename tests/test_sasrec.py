@@ -107,6 +107,46 @@ def test_bce_negatives_are_uniform_and_never_the_target():
     assert loss.ndim == 0 and torch.isfinite(loss) and loss > 0
 
 
+def test_excluded_items_leave_the_ce_softmax_and_get_no_gradient():
+    model = tiny_model(dropout=0.0)
+    inputs, labels = torch.tensor([[0, 0, 3, 4, 5, 6]]), torch.tensor([[0, 0, 4, 5, 6, 7]])
+    excluded = [10, 11, 12]
+    model.exclude_from_training(excluded)
+    keep = [i for i in range(1, NUM_ITEMS + 1) if i not in excluded]
+    logits = model(inputs)[0, 2:] @ model.item_emb[keep].T     # softmax over the kept items only
+    expected = torch.nn.functional.cross_entropy(logits, torch.tensor([keep.index(i) for i in (4, 5, 6, 7)]))
+    loss = model.loss((inputs, labels))
+    assert torch.allclose(loss, expected, atol=1e-6)
+    loss.backward()
+    grad = model.gpt.wte.weight.grad
+    assert grad[excluded].abs().sum() == 0 and grad[keep].abs().sum() > 0
+    assert torch.isfinite(model.scores(inputs)[0, excluded]).all()   # still scored, still recommendable
+    mask = torch.zeros(NUM_ITEMS + 1, dtype=torch.bool)
+    mask[excluded] = True
+    model.exclude_from_training(mask)                          # a boolean mask does the same
+    assert torch.equal(model.loss_excluded, mask)
+    assert "loss_excluded" not in model.state_dict()           # checkpoints stay as before
+    with pytest.raises(ValueError, match="excluded from training"):
+        model.loss((inputs, torch.tensor([[0, 0, 4, 5, 6, 10]])))
+    with pytest.raises(ValueError, match="1..30"):
+        model.exclude_from_training([0, 31])
+    with pytest.raises(ValueError, match="N\\+1"):
+        model.exclude_from_training(torch.ones(3, dtype=torch.bool))
+
+
+def test_bce_negatives_skip_excluded_items():
+    allowed = torch.tensor([2, 5, 7, 9])
+    torch.manual_seed(0)
+    negatives = sample_negatives(torch.tensor([5, 9] * 5000), NUM_ITEMS, allowed)
+    assert set(negatives[::2].tolist()) == {2, 7, 9} and set(negatives[1::2].tolist()) == {2, 5, 7}
+    model = tiny_model(dropout=0.0, loss="bce")
+    model.exclude_from_training([i for i in range(1, NUM_ITEMS + 1) if i not in (1, 2, 3)])
+    loss = model.loss((torch.tensor([[0, 1, 2]]), torch.tensor([[0, 2, 3]])))
+    assert torch.isfinite(loss)
+    with pytest.raises(ValueError, match="too few items"):
+        model.exclude_from_training(list(range(2, NUM_ITEMS + 1)))
+
+
 @pytest.fixture
 def one_thread():
     """Tiny models train much faster on one thread than on two oversubscribed cores."""

@@ -99,3 +99,25 @@ def test_text_variant_recommends_cold_items_id_variant_cannot():
     assert results["text"].loc["cold", "users"] > 5
     assert results["text"].loc["cold", "hr@10"] >= 0.5
     assert results["text"].loc["cold", "hr@10"] > results["id"].loc["cold", "hr@10"] + 0.3
+
+
+def test_masking_unseen_items_lets_the_fusion_variant_recommend_cold_items():
+    """Full CE pushes a cold item's own ID vector down (it is a negative everywhere); the mask prevents that."""
+    cold = coldstart.cold_start_split(topic_log(items_per_topic=25, length=10), cold_fraction=0.2, seed=1)
+    split = cold.split
+    rng = np.random.default_rng(0)
+    topic_vectors = rng.normal(size=(4, 16))
+    text = np.vstack([np.zeros(16)] + [topic_vectors[(split.item_ids[i] - 1) // 25] + 0.3 * rng.normal(size=16)
+                                       for i in range(1, split.num_items + 1)]).astype(np.float32)
+    settings = dict(max_len=10, hidden_dim=16, num_layers=1, dropout=0.1, num_epochs=15, eval_every=5,
+                    patience=10, progress=False)
+    results, models = {}, {}
+    for mask in (False, True):
+        result = st.train_variant(split, "fusion", seed=0, text_emb=text, mask_unseen=mask, **settings)
+        models[mask] = result
+        results[mask] = coldstart.evaluate_by_group(result["recommender"], split, cold.item_groups(), part="test")
+    assert models[True]["model"] == "sasrec-fusion-masked" and models[False]["model"] == "sasrec-fusion"
+    excluded = models[True]["recommender"].loss_excluded
+    assert torch.equal(excluded, torch.from_numpy(split.train_item_counts() == 0) & (torch.arange(len(excluded)) > 0))
+    assert results[True].loc["cold", "users"] > 5 and results[False].loc["cold", "hr@10"] < 0.1
+    assert results[True].loc["cold", "hr@10"] > results[False].loc["cold", "hr@10"] + 0.2

@@ -60,10 +60,18 @@ class SASRecConfig:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 
 
-def sample_negatives(targets: torch.Tensor, num_items: int) -> torch.Tensor:
-    """targets (M,) item ids in 1..N -> (M,) ids drawn uniformly from the N-1 items other than each target."""
-    negatives = torch.randint(1, num_items, targets.shape, device=targets.device)   # 1 .. N-1
-    return negatives + (negatives >= targets).long()                                # skip the target
+def sample_negatives(targets: torch.Tensor, num_items: int, allowed: torch.Tensor | None = None) -> torch.Tensor:
+    """targets (M,) item ids in 1..N -> (M,) ids drawn uniformly from the N-1 items other than each target.
+
+    With ``allowed`` (K,) sorted item ids containing every target: drawn from the K-1 allowed items other
+    than each target instead.
+    """
+    if allowed is None:
+        negatives = torch.randint(1, num_items, targets.shape, device=targets.device)   # 1 .. N-1
+        return negatives + (negatives >= targets).long()                                # skip the target
+    position = torch.searchsorted(allowed, targets)                                     # target's index
+    draws = torch.randint(0, len(allowed) - 1, targets.shape, device=targets.device)    # 0 .. K-2
+    return allowed[draws + (draws >= position).long()]
 
 
 class SASRec(nn.Module):
@@ -80,6 +88,33 @@ class SASRec(nn.Module):
             attn_pdrop=config.dropout, bos_token_id=None, eos_token_id=None, pad_token_id=0,
             use_cache=False, attn_implementation=config.attn_implementation)
         self.gpt = GPT2Model(gpt_config)
+        # items kept out of the training loss (never a target, never a negative); not saved in checkpoints
+        self.register_buffer("loss_excluded", torch.zeros(config.num_items + 1, dtype=torch.bool),
+                             persistent=False)
+
+    def exclude_from_training(self, items) -> None:
+        """Keep ``items`` out of the training loss: their logits are -inf in the softmax (loss "ce"), and they
+        are never drawn as negatives (loss "bce"). Scoring is unchanged, so they can still be recommended.
+
+        ``items``: internal ids (1..N) or an (N+1,) boolean mask, e.g. ``split.train_item_counts() == 0`` for
+        the items that never occur in training. Full cross-entropy otherwise makes such items negatives at
+        every position, and the model learns to bury them. Calling again replaces the previous set.
+        """
+        items = torch.as_tensor(items)
+        if items.dtype == torch.bool:
+            if items.shape != self.loss_excluded.shape:
+                raise ValueError(f"a boolean mask must have N+1 = {self.num_items + 1} entries, got {tuple(items.shape)}")
+            mask = items.clone()
+        else:
+            ids = items.long().flatten()
+            if len(ids) and (ids.min() < 1 or ids.max() > self.num_items):
+                raise ValueError(f"item ids must lie in 1..{self.num_items}")
+            mask = torch.zeros_like(self.loss_excluded)
+            mask[ids] = True
+        mask[0] = False                                # padding: column 0 is -inf anyway
+        if int((~mask[1:]).sum()) < (2 if self.config.loss == "bce" else 1):
+            raise ValueError("exclude_from_training would leave too few items to train on")
+        self.loss_excluded.copy_(mask.to(self.loss_excluded.device))
 
     def item_table(self) -> torch.Tensor:
         """(N+1, D) the item vectors, row 0 = padding; used for the input AND the scoring.
@@ -136,13 +171,20 @@ class SASRec(nn.Module):
         if not real.any():
             raise ValueError("batch has no position to predict (all labels are 0)")
         hidden, targets = hidden[real], labels[real]  # (M, D), (M,)
+        excluded = self.loss_excluded.any()
+        if excluded and self.loss_excluded[targets].any():
+            raise ValueError("a training target is an item excluded from training (exclude_from_training)")
         if self.config.loss == "ce":
-            return nn.functional.cross_entropy(self.item_logits(hidden).float(), targets)
+            logits = self.item_logits(hidden).float()
+            if excluded:
+                logits = logits.masked_fill(self.loss_excluded, float("-inf"))
+            return nn.functional.cross_entropy(logits, targets)
         return self._bce(hidden, targets)
 
     def _bce(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """hidden (M, D), targets (M,) -> BCE of each target against one uniform negative != target."""
-        negatives = sample_negatives(targets, self.num_items)
+        allowed = torch.nonzero(~self.loss_excluded[1:]).flatten() + 1 if self.loss_excluded.any() else None
+        negatives = sample_negatives(targets, self.num_items, allowed)
         table = self.item_table()
         pos = (hidden * table[targets]).sum(-1).float()           # (M,)
         neg = (hidden * table[negatives]).sum(-1).float()

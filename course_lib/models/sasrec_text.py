@@ -12,7 +12,8 @@
   embeddings reduced to D dimensions by PCA, then fine-tuned like any ID table.
 
 Items never seen in training still have ``t_i``, so "text" scores them; the ID parts of the other variants
-know nothing about them.
+know nothing about them. Full cross-entropy makes such items negatives at every position, which teaches the
+projection to bury them; ``train_variant(..., mask_unseen=True)`` keeps them out of the training softmax.
 """
 
 from __future__ import annotations
@@ -146,8 +147,12 @@ def build_variant(variant: str, config: SASRecConfig, text_emb=None, fusion: str
 
 
 def train_variant(split, variant: str, *, seed: int, text_emb=None, fusion: str = "sum", fast: bool = False,
-                  progress: bool = True, **overrides) -> dict:
+                  progress: bool = True, mask_unseen: bool = False, **overrides) -> dict:
     """Train one variant with SASRec's course recipe (``sasrec_train.DEFAULTS`` updated by ``overrides``).
+
+    ``mask_unseen``: keep the items that never occur in ``split``'s training parts out of the training
+    softmax (``SASRec.exclude_from_training``), so that they are not pushed down as negatives and a text
+    variant can still recommend them (cold start). The model name then ends in "-masked".
 
     Returns ``sasrec_train.train_sasrec``'s dict with ``model`` set to e.g. "sasrec-text".
     """
@@ -159,10 +164,13 @@ def train_variant(split, variant: str, *, seed: int, text_emb=None, fusion: str 
     runtime.seed_everything(seed)                      # the model's initial weights depend on the seed too
     config = SASRecConfig(num_items=split.num_items, **{k: settings[k] for k in MODEL_KEYS})
     model = build_variant(variant, config, text_emb, fusion)
+    if mask_unseen:
+        model.exclude_from_training(split.train_item_counts() == 0)
     train_settings = {k: v for k, v in settings.items() if k not in MODEL_KEYS}   # model ones come from config
     result = train_sasrec(split, seed=seed, model=model, progress=progress, **train_settings)
     name = {"id": "sasrec", "text": "sasrec-text", "text-init": "sasrec-textinit", "fusion": "sasrec-fusion"}
-    result["model"] = name[variant] + (f"-{fusion}" if variant == "fusion" and fusion != "sum" else "")
+    result["model"] = (name[variant] + (f"-{fusion}" if variant == "fusion" and fusion != "sum" else "")
+                       + ("-masked" if mask_unseen else ""))
     return result
 
 
