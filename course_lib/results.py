@@ -1,7 +1,9 @@
 """A small results store: one JSON file of rows, so every notebook and ``course train`` add to one leaderboard.
 
-A row is ``{model, dataset, protocol, split, seed, command, <metric>: value, ...}``; recording a row with
-the same (model, dataset, protocol, split, seed) replaces the old one. The file lives at
+A row is ``{model, dataset, protocol, split, seed, fast, command, <metric>: value, ...}``; recording a row with
+the same (model, dataset, protocol, split, seed, fast) replaces the old one, so a FAST run (``fast=True``: small
+epochs and subsets, numbers that only show the code runs) never overwrites a full-mode result, and the
+leaderboard shows one mode at a time. The file lives at
 ``$COURSE_RESULTS`` if set, else ``results.json`` in the data cache folder (``course_lib.data.cache_dir()``),
 or at an explicit ``path``. Writes go to ``*.part`` first and are then renamed, so a crash never leaves a
 half-written file.
@@ -16,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-KEY = ("model", "dataset", "protocol", "split", "seed")
+KEY = ("model", "dataset", "protocol", "split", "seed", "fast")
 DEFAULT_PROTOCOL = "full ranking, history removed"
 
 
@@ -45,13 +47,18 @@ def load_results(path=None) -> list[dict]:
     return rows
 
 
+def _key(row: dict) -> tuple:
+    """A row's identity; rows written before ``fast`` was part of it count as full mode."""
+    return tuple(bool(row.get(k, False)) if k == "fast" else row.get(k) for k in KEY)
+
+
 def record(model: str, dataset: str, metrics: dict, *, protocol: str = DEFAULT_PROTOCOL, split: str = "test",
-           seed: int | None = None, command: str | None = None, path=None, **extra) -> dict:
+           seed: int | None = None, fast: bool = False, command: str | None = None, path=None, **extra) -> dict:
     """Add (or replace) one row; returns it. ``metrics``: name -> number (non-numbers are left out)."""
     numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float, np.number))}
     row = {"model": model, "dataset": dataset, "protocol": protocol, "split": split, "seed": seed,
-           "command": command, **numbers, **extra}
-    rows = [r for r in load_results(path) if tuple(r.get(k) for k in KEY) != tuple(row[k] for k in KEY)]
+           "fast": bool(fast), "command": command, **numbers, **extra}
+    rows = [r for r in load_results(path) if _key(r) != _key(row)]
     rows.append(row)
     file = results_path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +69,12 @@ def record(model: str, dataset: str, metrics: dict, *, protocol: str = DEFAULT_P
 
 
 def leaderboard(path=None, metric: str = "ndcg@10", split: str = "test", protocol: str = DEFAULT_PROTOCOL,
-                dataset: str | None = "ml-100k", rows: list[dict] | None = None) -> pd.DataFrame:
+                dataset: str | None = "ml-100k", rows: list[dict] | None = None,
+                fast: bool | None = None) -> pd.DataFrame:
     """One row per model (mean over seeds), best ``metric`` first.
+
+    ``fast``: which rows to use, FAST-mode (True) or full-mode (False) ones; None = the current mode
+    (``runtime.is_fast()``), so FAST numbers are never ranked beside real ones.
 
     Columns: seeds, the mean of every recorded metric, ``<metric>_std`` over seeds, ``<metric>_low/_high``
     (bootstrap CI, averaged over seeds, when recorded) and the ``command`` that reproduces the row.
@@ -71,7 +82,11 @@ def leaderboard(path=None, metric: str = "ndcg@10", split: str = "test", protoco
     frame = pd.DataFrame(rows if rows is not None else load_results(path))
     if frame.empty:
         return pd.DataFrame(columns=["seeds", metric, "command"]).rename_axis("model")
-    frame = frame[(frame["split"] == split) & (frame["protocol"] == protocol)]
+    if fast is None:
+        from course_lib import runtime
+        fast = runtime.is_fast()
+    row_fast = frame["fast"].eq(True) if "fast" in frame.columns else pd.Series(False, index=frame.index)
+    frame = frame[(frame["split"] == split) & (frame["protocol"] == protocol) & (row_fast == bool(fast))]
     if dataset is not None:
         frame = frame[frame["dataset"] == dataset]
     if metric not in frame.columns:

@@ -73,10 +73,29 @@ def test_leaderboard_means_over_seeds(tmp_path):
     for seed, value in ((0, 0.1), (1, 0.3)):
         results.record("m", "ml-100k", {"ndcg@10": value}, seed=seed, path=store)
     results.record("n", "ml-100k", {"ndcg@10": 0.25}, seed=0, path=store)
-    table = results.leaderboard(store)
+    table = results.leaderboard(store, fast=False)
     assert table.index.tolist() == ["n", "m"]
     assert table.loc["m", "seeds"] == 2 and table.loc["m", "ndcg@10"] == pytest.approx(0.2)
     assert table.loc["m", "ndcg@10_std"] == pytest.approx(0.1)
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         results.load_results(tmp_path / "bad.json")
+
+
+def test_fast_rows_never_replace_or_join_full_mode_rows(tmp_path, monkeypatch):
+    store = tmp_path / "r.json"
+    results.record("m", "ml-100k", {"ndcg@10": 0.2}, seed=0, path=store)                # full mode
+    results.record("m", "ml-100k", {"ndcg@10": 0.01}, seed=0, fast=True, path=store)    # same key, FAST
+    assert len(results.load_results(store)) == 2
+    assert results.leaderboard(store, fast=False).loc["m", "ndcg@10"] == pytest.approx(0.2)
+    assert results.leaderboard(store, fast=True).loc["m", "ndcg@10"] == pytest.approx(0.01)
+    monkeypatch.setenv("COURSE_FAST", "1")                                              # default: current mode
+    assert results.leaderboard(store).loc["m", "ndcg@10"] == pytest.approx(0.01)
+    monkeypatch.delenv("COURSE_FAST")
+    assert results.leaderboard(store).loc["m", "ndcg@10"] == pytest.approx(0.2)
+    old_row = {"model": "old", "dataset": "ml-100k", "protocol": results.DEFAULT_PROTOCOL, "split": "test",
+               "seed": 0, "command": None, "ndcg@10": 0.3}                                # written before "fast"
+    store.write_text(json.dumps(results.load_results(store) + [old_row]))
+    assert "old" in results.leaderboard(store, fast=False).index
+    results.record("old", "ml-100k", {"ndcg@10": 0.31}, seed=0, path=store)              # replaces it
+    assert [r["ndcg@10"] for r in results.load_results(store) if r["model"] == "old"] == [0.31]
