@@ -4,7 +4,7 @@
     python benchmarks/sweep.py sasrec --grid benchmarks/grids/sasrec.json --seeds 0 --jobs 1 --fast
 
 A grid file is a JSON list of override dicts (keys of ``sasrec_train.DEFAULTS`` / ``bert4rec_train.DEFAULTS``);
-``{}`` is the current recipe. Every (settings, seed) pair trains in its own process (``--jobs`` at a time:
+``{}`` is the current recipe, whose settings are stored with the rows (``"defaults"``). Every (settings, seed) pair trains in its own process (``--jobs`` at a time:
 on one GPU many small models fit side by side; on a 2-core CPU use ``--jobs 1``). Each row holds the best
 validation NDCG@10/HR@10 both with the history removed and kept, epochs to best, seconds per epoch and the
 device. The test split is never read here: the defaults are chosen from these rows, and only then does
@@ -52,6 +52,15 @@ def train_one(model_name: str, overrides: dict, seed: int, fast: bool) -> dict:
     return row
 
 
+def recipe_defaults(model_name: str) -> dict:
+    """The recipe's current ``DEFAULTS``: stored with the rows, since a grid's overrides are relative to them."""
+    if model_name == "sasrec":
+        from course_lib.models.sasrec_train import DEFAULTS
+    else:
+        from course_lib.models.bert4rec_train import DEFAULTS
+    return dict(DEFAULTS)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=("sasrec", "bert4rec"))
@@ -66,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.grid}: expected a JSON list of objects")
     out = args.out or Path(__file__).resolve().parent / "results" / f"sweep-{args.model}.json"
     tasks = [(g, s) for g in grid for s in args.seeds]
+    defaults = recipe_defaults(args.model)        # what "{}" meant when this sweep ran
     rows = []
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(train_one, args.model, g, s, args.fast): (g, s) for g, s in tasks}
@@ -82,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{json.dumps(g)} seed {s}: valid NDCG@10 removed {row['valid_removed_ndcg@10']:.4f} "
                       f"kept {row['valid_kept_ndcg@10']:.4f} | best epoch {row['epochs_to_best']} "
                       f"({row['seconds_per_epoch']:.2f} s/epoch on {row['device']})", flush=True)
-            write_json({"model": args.model, "grid": grid, "seeds": args.seeds, "fast": args.fast,
-                        "rows": rows}, out)
+            write_json({"model": args.model, "defaults": defaults, "grid": grid, "seeds": args.seeds,
+                        "fast": args.fast, "rows": rows}, out)
     print(f"wrote {out}")
     return 0
 
