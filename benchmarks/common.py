@@ -31,3 +31,14 @@ def write_json(report: dict, path: Path) -> None:
     part = path.with_suffix(".part")
     part.write_text(json.dumps(report, indent=2))
     part.replace(path)
+
+
+def recipe(model_name: str):
+    """``(train, DEFAULTS, FAST_OVERRIDES)`` of the course recipe for "sasrec" or "bert4rec"."""
+    if model_name == "sasrec":
+        from course_lib.models import sasrec_train as module
+        return module.train_sasrec, module.DEFAULTS, module.FAST_OVERRIDES
+    if model_name == "bert4rec":
+        from course_lib.models import bert4rec_train as module
+        return module.train_bert4rec, module.DEFAULTS, module.FAST_OVERRIDES
+    raise ValueError(f"model_name={model_name!r}: expected 'sasrec' or 'bert4rec'")

@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from common import write_json  # benchmarks/common.py
+from common import recipe, write_json  # benchmarks/common.py
 
 
 def train_one(model_name: str, overrides: dict, seed: int, fast: bool) -> dict:
@@ -33,10 +33,7 @@ def train_one(model_name: str, overrides: dict, seed: int, fast: bool) -> dict:
     from course_lib.metrics import evaluate
     from course_lib.sequences import leave_one_out
 
-    if model_name == "sasrec":
-        from course_lib.models.sasrec_train import FAST_OVERRIDES, train_sasrec as train
-    else:
-        from course_lib.models.bert4rec_train import FAST_OVERRIDES, train_bert4rec as train
+    train, _, FAST_OVERRIDES = recipe(model_name)
     split = leave_one_out(load_movielens("ml-100k").interactions)
     start = time.perf_counter()
     result = train(split, seed=seed, progress=False, **{**overrides, **(FAST_OVERRIDES if fast else {})})
@@ -54,11 +51,7 @@ def train_one(model_name: str, overrides: dict, seed: int, fast: bool) -> dict:
 
 def recipe_defaults(model_name: str) -> dict:
     """The recipe's current ``DEFAULTS``: stored with the rows, since a grid's overrides are relative to them."""
-    if model_name == "sasrec":
-        from course_lib.models.sasrec_train import DEFAULTS
-    else:
-        from course_lib.models.bert4rec_train import DEFAULTS
-    return dict(DEFAULTS)
+    return dict(recipe(model_name)[1])
 
 
 def main(argv: list[str] | None = None) -> int:

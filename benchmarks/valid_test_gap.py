@@ -31,7 +31,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from common import write_json  # benchmarks/common.py
+from common import recipe, write_json  # benchmarks/common.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -58,10 +58,7 @@ def run_one(model_name: str, experiment: str, tie_break: str, seed: int, fast: b
     from course_lib.data import load_movielens
     from course_lib.sequences import leave_one_out, sort_chronologically
 
-    if model_name == "sasrec":
-        from course_lib.models.sasrec_train import FAST_OVERRIDES, train_sasrec as train
-    else:
-        from course_lib.models.bert4rec_train import FAST_OVERRIDES, train_bert4rec as train
+    train, _, FAST_OVERRIDES = recipe(model_name)
     interactions = load_movielens("ml-100k").interactions
     if experiment == "shifted":   # drop each user's last interaction (in the tie-break's order)
         ordered = sort_chronologically(interactions, tie_break)

@@ -83,15 +83,25 @@ def topic_log(num_users: int = 120, items_per_topic: int = 10, topics: int = 4, 
     return pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
 
 
+def topic_text(split, items_per_topic: int) -> np.ndarray:
+    """(N+1, 16) "text" vectors: item i's topic vector plus a little noise (row 0 = padding = 0)."""
+    rng = np.random.default_rng(0)
+    topic_vectors = rng.normal(size=(4, 16))
+    return np.vstack([np.zeros(16)] + [topic_vectors[(split.item_ids[i] - 1) // items_per_topic]
+                                       + 0.3 * rng.normal(size=16)
+                                       for i in range(1, split.num_items + 1)]).astype(np.float32)
+
+
+def small_settings(max_len: int) -> dict:
+    """A one-layer SASRec recipe that trains on the topic logs in about a second."""
+    return dict(max_len=max_len, hidden_dim=16, num_layers=1, dropout=0.1, num_epochs=15, eval_every=5,
+                patience=10, progress=False)
+
+
 def test_text_variant_recommends_cold_items_id_variant_cannot():
     cold = coldstart.cold_start_split(topic_log(), cold_fraction=0.2, seed=1)
     split = cold.split
-    rng = np.random.default_rng(0)
-    topic_vectors = rng.normal(size=(4, 16))
-    text = np.vstack([np.zeros(16)] + [topic_vectors[(split.item_ids[i] - 1) // 10] + 0.3 * rng.normal(size=16)
-                                       for i in range(1, split.num_items + 1)]).astype(np.float32)
-    settings = dict(max_len=8, hidden_dim=16, num_layers=1, dropout=0.1, num_epochs=15, eval_every=5,
-                    patience=10, progress=False)
+    text, settings = topic_text(split, items_per_topic=10), small_settings(max_len=8)
     results = {}
     for variant in ("id", "text"):
         trained = st.train_variant(split, variant, seed=0, text_emb=text, **settings)["recommender"]
@@ -105,12 +115,7 @@ def test_masking_unseen_items_lets_the_fusion_variant_recommend_cold_items():
     """Full CE pushes a cold item's own ID vector down (it is a negative everywhere); the mask prevents that."""
     cold = coldstart.cold_start_split(topic_log(items_per_topic=25, length=10), cold_fraction=0.2, seed=1)
     split = cold.split
-    rng = np.random.default_rng(0)
-    topic_vectors = rng.normal(size=(4, 16))
-    text = np.vstack([np.zeros(16)] + [topic_vectors[(split.item_ids[i] - 1) // 25] + 0.3 * rng.normal(size=16)
-                                       for i in range(1, split.num_items + 1)]).astype(np.float32)
-    settings = dict(max_len=10, hidden_dim=16, num_layers=1, dropout=0.1, num_epochs=15, eval_every=5,
-                    patience=10, progress=False)
+    text, settings = topic_text(split, items_per_topic=25), small_settings(max_len=10)
     results, models = {}, {}
     for mask in (False, True):
         result = st.train_variant(split, "fusion", seed=0, text_emb=text, mask_unseen=mask, **settings)
