@@ -4,6 +4,7 @@
     python benchmarks/bert4rec.py --seeds 0 --fast         # smoke test
     python benchmarks/bert4rec.py --seeds 1 --out benchmarks/results/bert4rec-seed1.json   # one seed per call
     python benchmarks/bert4rec.py --merge benchmarks/results/bert4rec-seed*.json           # ... then one table
+    python benchmarks/bert4rec.py --seeds 0 1 2 --split recbole   # on RecBole's split (its tie rule), like for like
 
 For each seed: train with ``course_lib.models.bert4rec_train`` defaults (early stopping on validation NDCG@10),
 then evaluate the test split both ways: history kept (RecBole's protocol) and history removed (course default).
@@ -24,10 +25,9 @@ from pathlib import Path
 import torch
 
 from course_lib import runtime
-from course_lib.data import load_movielens
+from course_lib.commands.train import SPLITS, load_split
 from course_lib.metrics import evaluate
 from course_lib.models.bert4rec_train import FAST_OVERRIDES, train_bert4rec
-from course_lib.sequences import leave_one_out
 
 from common import peak_memory_mb, summarize_runs, write_json  # benchmarks/common.py
 
@@ -73,6 +73,8 @@ def merge(paths: list[Path], out: Path) -> dict:
         raise ValueError("--merge needs at least one JSON file")
     if len({r["fast"] for r in reports}) > 1:
         raise ValueError("cannot merge FAST and full runs into one table")
+    if len({r.get("split", "course") for r in reports}) > 1:
+        raise ValueError("cannot merge runs on different splits into one table")
     rows = sorted((row for r in reports for row in r["runs"]), key=lambda row: row["seed"])
     commands = " && ".join(r["command"] for r in reports)
     return {**reports[0], "command": commands, "runs": rows, "summary": print_summary(rows)}
@@ -82,17 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--fast", action="store_true", help="tiny budget (smoke test)")
+    parser.add_argument("--split", choices=tuple(SPLITS), default="course",
+                        help="course (default) or recbole: RecBole 1.2.1's leave-one-out split")
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, help="join these JSON reports instead")
     args = parser.parse_args(argv)
-    out = args.out or RESULTS / f"bert4rec{'-fast' if args.fast else ''}.json"
+    suffix = ("-recbole-split" if args.split == "recbole" else "") + ("-fast" if args.fast else "")
+    out = args.out or RESULTS / f"bert4rec{suffix}.json"
     if args.merge:
         write_json(merge(args.merge, out), out)
         print("wrote", out)
         return 0
     device = runtime.get_device()
-    split = leave_one_out(load_movielens("ml-100k").interactions)
+    split = load_split("ml-100k", args.split)
     print(f"bert4rec on ml-100k, device {runtime.device_summary(device)}, torch threads {torch.get_num_threads()}")
+    command = "python benchmarks/bert4rec.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     rows = []
     for seed in args.seeds:
         rows.append(run_seed(split, seed, args.fast, device))
@@ -100,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed {seed}: {r['epochs']} epochs (best {r['epochs_to_best']} after {r['seconds_to_best']:.0f} s), "
               f"{r['seconds_per_epoch']:.2f} s/epoch, peak {r['peak_memory_mb']:.0f} MiB | test NDCG@10 kept "
               f"{r['test_kept_ndcg@10']:.4f} removed {r['test_removed_ndcg@10']:.4f}", flush=True)
-    summary = print_summary(rows)
-    command = "python benchmarks/bert4rec.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    write_json({"model": "bert4rec", "dataset": "ml-100k", "device": runtime.device_summary(device),
-                "fast": args.fast, "command": command.strip(), "runs": rows, "summary": summary}, out)
+        write_json({"model": "bert4rec", "dataset": "ml-100k", "split": args.split,
+                    "device": runtime.device_summary(device), "fast": args.fast, "command": command.strip(),
+                    "runs": rows, "summary": summarize_runs(rows)}, out)   # after every seed
+    print_summary(rows)
     print("wrote", out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out)
     return 0
 

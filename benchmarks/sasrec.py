@@ -4,6 +4,7 @@
     python benchmarks/sasrec.py --seeds 0 1 2 --loss bce     # the original SASRec objective (one negative)
     python benchmarks/sasrec.py --seeds 0 --fast             # smoke test
     python benchmarks/sasrec.py --seeds 1 --append           # add a seed to the existing JSON
+    python benchmarks/sasrec.py --seeds 0 1 2 --split recbole   # on RecBole's split (its tie rule), like for like
 
 For each seed: train with ``course_lib.models.sasrec_train`` defaults (early stopping on validation NDCG@10),
 then evaluate the test split both ways: history kept (RecBole's protocol) and history removed (course default).
@@ -21,10 +22,9 @@ from pathlib import Path
 import torch
 
 from course_lib import runtime
-from course_lib.data import load_movielens
+from course_lib.commands.train import SPLITS, load_split
 from course_lib.metrics import evaluate
 from course_lib.models.sasrec_train import FAST_OVERRIDES, train_sasrec
-from course_lib.sequences import leave_one_out
 
 from common import peak_memory_mb, summarize_runs, write_json  # benchmarks/common.py
 
@@ -60,14 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--loss", choices=("ce", "bce"), default="ce")
+    parser.add_argument("--split", choices=tuple(SPLITS), default="course",
+                        help="course (default) or recbole: RecBole 1.2.1's leave-one-out split")
     parser.add_argument("--fast", action="store_true", help="tiny budget (smoke test)")
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     parser.add_argument("--append", action="store_true", help="keep the other seeds already in --out")
     args = parser.parse_args(argv)
     name = "sasrec" if args.loss == "ce" else "sasrec-bce"
-    out = args.out or RESULTS / f"{name}{'-fast' if args.fast else ''}.json"
+    suffix = ("-recbole-split" if args.split == "recbole" else "") + ("-fast" if args.fast else "")
+    out = args.out or RESULTS / f"{name}{suffix}.json"
     device = runtime.get_device()
-    split = leave_one_out(load_movielens("ml-100k").interactions)
+    split = load_split("ml-100k", args.split)
     print(f"{name} on ml-100k, device {runtime.device_summary(device)}, torch threads {torch.get_num_threads()}")
     rows = previous_runs(out, args) if args.append else []
     for seed in args.seeds:
@@ -78,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['test_kept_ndcg@10']:.4f} removed {r['test_removed_ndcg@10']:.4f}", flush=True)
         seeds = " ".join(str(r["seed"]) for r in rows)    # one command that reproduces every row
         command = (f"python benchmarks/sasrec.py --seeds {seeds}" + (" --loss bce" if args.loss == "bce" else "")
-                   + (" --fast" if args.fast else ""))
-        write_json({"model": name, "dataset": "ml-100k", "device": runtime.device_summary(device),
+                   + (" --split recbole" if args.split == "recbole" else "") + (" --fast" if args.fast else ""))
+        write_json({"model": name, "dataset": "ml-100k", "split": args.split, "device": runtime.device_summary(device),
                     "fast": args.fast, "command": command, "runs": rows, "summary": summarize_runs(rows)},
                    out)                                   # after every seed: an interrupted run keeps its seeds
     summary = summarize_runs(rows)
@@ -96,6 +99,8 @@ def previous_runs(out: Path, args) -> list[dict]:
     report = json.loads(out.read_text())
     if report.get("fast") != args.fast:
         raise ValueError(f"{out} holds {'FAST' if report.get('fast') else 'full'} runs; cannot append to it")
+    if report.get("split", "course") != args.split:
+        raise ValueError(f"{out} holds runs on the {report.get('split', 'course')} split; cannot append to it")
     return [r for r in report["runs"] if r["seed"] not in args.seeds]
 
 

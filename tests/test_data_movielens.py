@@ -18,6 +18,7 @@ import pytest
 
 from course_lib import cli
 from course_lib.data import DataError, download, is_available, load_movielens, movielens, registry
+from course_lib.sequences import leave_one_out
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -134,6 +135,22 @@ def test_interactions_sorted_by_user_time_item():
     inter, _, _ = movielens.parse_grouplens(*[(gl / n).read_bytes() for n in ("u.data", "u.item", "u.user")])
     user1 = inter[inter.user_id == 1]
     assert user1["item_id"].tolist() == [7, 1, 2, 3]          # equal timestamps ordered by item id
+
+
+def test_file_order_keeps_the_rows_of_the_file():
+    gl = FIXTURES / "ml-tiny-grouplens" / "ml-100k"
+    rb = FIXTURES / "ml-tiny-recbole" / "recbole" / "dataset_example" / "ml-100k"
+    a, _, _ = movielens.parse_grouplens(*[(gl / n).read_bytes() for n in ("u.data", "u.item", "u.user")],
+                                        file_order=True)
+    b, _, _ = movielens.parse_recbole(*[(rb / f"ml-100k.{e}").read_bytes() for e in ("inter", "item", "user")],
+                                      file_order=True)
+    for frame, path, skip in ((a, gl / "u.data", 0), (b, rb / "ml-100k.inter", 1)):
+        rows = [[int(x) for x in line.split("\t")] for line in path.read_text().splitlines()[skip:]]
+        assert frame.values.tolist() == rows                      # row for row, as the file lists them
+        assert list(frame.index) == list(range(len(rows))) and (frame.dtypes == "int64").all()
+    sorted_a, _, _ = movielens.parse_grouplens(*[(gl / n).read_bytes() for n in ("u.data", "u.item", "u.user")])
+    key = ["user_id", "timestamp", "item_id"]
+    pd.testing.assert_frame_equal(a.sort_values(key, kind="stable").reset_index(drop=True), sorted_a)
 
 
 # ---------------------------------------------------------------- routes and cache
@@ -337,6 +354,22 @@ def test_real_ml100k():
     assert data.items["year"].isna().sum() == 1               # item 267, "unknown"
 
 
+def test_real_recbole_split_matches_recbole():
+    # tests/fixtures/recbole-1.2.1-ml-100k-targets.tsv: RecBole 1.2.1's own split (benchmarks/recbole_split.py)
+    try:
+        data = load_movielens("ml-100k", file_order=True)
+    except DataError as err:
+        pytest.skip(f"ml-100k cannot be obtained here: {err}")
+    expected = pd.read_csv(FIXTURES / "recbole-1.2.1-ml-100k-targets.tsv", sep="\t").set_index("user_id")
+    split = leave_one_out(data.interactions, tie_break="recbole")
+    ours = pd.DataFrame({"valid_item": split.item_ids[split.valid_targets],
+                         "test_item": split.item_ids[split.test_targets]}, index=split.user_ids)
+    pd.testing.assert_frame_equal(ours.loc[expected.index], expected, check_names=False)
+    course = leave_one_out(load_movielens("ml-100k").interactions)     # the course's tie rule differs
+    changed = (course.item_ids[course.test_targets] != expected["test_item"].to_numpy()).mean()
+    assert 0.25 < changed < 0.35
+
+
 def test_real_routes_agree_when_both_are_cached():
     info = registry.REGISTRY["ml-100k"]
     official = movielens.fetch_grouplens(info, offline_only=True)
@@ -347,3 +380,5 @@ def test_real_routes_agree_when_both_are_cached():
     b = load_movielens("ml-100k", source="pypi")
     for name in ("interactions", "items", "users"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    pd.testing.assert_frame_equal(load_movielens("ml-100k", source="grouplens", file_order=True).interactions,
+                                  load_movielens("ml-100k", source="pypi", file_order=True).interactions)

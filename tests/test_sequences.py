@@ -59,6 +59,27 @@ def test_tie_rules_differ_and_input_rule_follows_rows():
         sort_chronologically(log, "random")
 
 
+def test_recbole_rule_float32_time_and_row_order():
+    # RecBole 1.2.1 normalises time to [0, 1] in float32 and sorts stably: over a span of ~2e7 s (ML-100k's),
+    # times one second apart can round to the same float32 and then keep their row order
+    base, span = 874_724_710, 22_000_000
+    t = base + 15_000_001
+    key = lambda x: np.float32((x - base) / span)  # noqa: E731
+    assert key(t) == key(t + 1)                            # one second apart, equal in float32
+    rows = [(1, 5, base), (1, 40, t + 1), (1, 30, t), (1, 20, t + 1), (1, 10, base + span),
+            (2, 7, base + 100), (2, 8, base + 5_000_000), (2, 9, base + 6_000_000)]
+    log = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
+    ordered = sort_chronologically(log, "recbole")
+    assert ordered[ordered.user_id == 1].item_id.tolist() == [5, 40, 30, 20, 10]   # row order inside the tie
+    assert sort_chronologically(log, "input")[lambda f: f.user_id == 1].item_id.tolist() == [5, 30, 40, 20, 10]
+    assert ordered[ordered.user_id == 2].item_id.tolist() == [7, 8, 9]
+    split = leave_one_out(log, tie_break="recbole")
+    assert split.tie_break == "recbole"
+    assert int(split.item_ids[split.valid_targets[0]]) == 20 and int(split.item_ids[split.test_targets[0]]) == 10
+    flat = leave_one_out(log.assign(timestamp=7), tie_break="recbole")        # one timestamp: all rows tie
+    assert int(flat.item_ids[flat.test_targets[0]]) == 10
+
+
 def test_no_training_item_after_held_out_items():
     frame = leave_one_out(make_log()).to_frame()
     for _, rows in frame.groupby("user_id"):

@@ -38,7 +38,7 @@ def test_markov_beats_random_on_a_sequential_log(tiny_split):
 
 
 def test_cli_json_and_results_store(tiny_split, monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(train, "load_split", lambda dataset: tiny_split)
+    monkeypatch.setattr(train, "load_split", lambda dataset, split="course": tiny_split)
     monkeypatch.delenv("COURSE_FAST", raising=False)          # conftest sets it; the command must say so
     store = tmp_path / "results.json"
     assert cli.main(["train", "pop", "--json", "--seed", "3", "--results", str(store)]) == 0
@@ -55,12 +55,28 @@ def test_cli_json_and_results_store(tiny_split, monkeypatch, tmp_path, capsys):
 
 
 def test_cli_table_and_unknown_model(tiny_split, monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(train, "load_split", lambda dataset: tiny_split)
+    monkeypatch.setattr(train, "load_split", lambda dataset, split="course": tiny_split)
     assert cli.main(["train", "markov", "--no-record"]) == 0
     out = capsys.readouterr().out
     assert "test (history removed)" in out and "ndcg@10" in out
     assert cli.main(["train", "no-such-model"]) == 2
     assert "known models" in capsys.readouterr().err
+
+
+def test_cli_recbole_split_is_labelled(tiny_split, monkeypatch, tmp_path, capsys):
+    with pytest.raises(ValueError, match="split"):
+        train.load_split("ml-100k", "random")
+    asked = []
+    monkeypatch.setattr(train, "load_split", lambda dataset, split="course": asked.append(split) or tiny_split)
+    store = tmp_path / "results.json"
+    assert cli.main(["train", "pop", "--json", "--split", "recbole", "--results", str(store)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert asked == ["recbole"] and report["split"] == "recbole"
+    rows = results.load_results(store)
+    assert {r["protocol"] for r in rows} == {"full ranking, history removed (RecBole's split)",
+                                             "full ranking, history kept (RecBole's split)"}
+    assert "--split recbole" in rows[0]["command"]
+    assert results.leaderboard(store).empty                    # not mixed into the course split's table
 
 
 def test_every_registered_trainer_resolves():

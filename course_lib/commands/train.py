@@ -1,12 +1,15 @@
-"""``course train MODEL [--dataset ml-100k] [--seed S] [--fast] [--json]``: train, evaluate, record.
+"""``course train MODEL [--dataset ml-100k] [--split course|recbole] [--seed S] [--fast] [--json]``.
 
 Trains (or fits) MODEL with its default recipe from ``course_lib.zoo.TRAINERS`` on the leave-one-out split,
 then evaluates the test targets with full ranking twice: history removed (the course's default, "test") and
 history kept (RecBole's protocol, "test_history_kept"). Prints a table, or one JSON object with ``--json``,
-and records the test row in the results store (``course_lib.results``).
+and records the test row in the results store (``course_lib.results``). ``--split recbole`` uses RecBole
+1.2.1's leave-one-out split (its tie rule for equal timestamps) instead of the course's: the one to compare
+with RecBole's numbers like for like.
 
     course train pop --json
     course train markov --seed 1 --fast
+    course train sasrec --split recbole --json
 """
 
 from __future__ import annotations
@@ -28,17 +31,30 @@ TABLE_METRICS = ("hr@10", "ndcg@10", "mrr", "hr@20", "ndcg@20")
 REQUIRED_KEYS = ("model", "valid", "epochs", "seconds_per_epoch", "total_seconds", "recommender")
 
 
-def load_split(dataset: str) -> SplitData:
-    """The leave-one-out split of ``dataset`` (only MovieLens names are known to ``course train``)."""
+SPLITS = {"course": "the course's split (equal timestamps ordered by item id)",
+          "recbole": "RecBole 1.2.1's split (its tie rule; see course_lib.sequences)"}
+RECBOLE_SPLIT = " (RecBole's split)"
+
+
+def load_split(dataset: str, split: str = "course") -> SplitData:
+    """The leave-one-out split of ``dataset`` (only MovieLens names are known to ``course train``).
+
+    ``split="course"``: the course default; ``"recbole"``: RecBole 1.2.1's targets (file order, its tie rule).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r}: expected one of {tuple(SPLITS)}")
     from course_lib.data import load_movielens
+    if split == "recbole":
+        return leave_one_out(load_movielens(dataset, file_order=True).interactions, tie_break="recbole")
     return leave_one_out(load_movielens(dataset).interactions)
 
 
 def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = False,
-                 dataset: str = "ml-100k") -> dict:
+                 dataset: str = "ml-100k", split_name: str = "course") -> dict:
     """Train ``name`` on ``split`` and evaluate it; returns the report ``course train --json`` prints.
 
-    Keys: model, dataset, seed, fast, valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test
+    ``split_name`` only labels the report (which ``SPLITS`` entry ``split`` came from).
+    Keys: model, dataset, split, seed, fast, valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test
     hr@10 / ndcg@10), epochs, seconds_per_epoch, total_seconds, params (if the recipe reports them), and
     ``recommender``, the fitted model (left out of the JSON that ``course train --json`` prints).
     """
@@ -56,7 +72,8 @@ def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = Fa
     ranks = test.pop("ranks")
     kept = evaluate(model, split, part="test", exclude_history=False)
     ci = {m: list(bootstrap_ci(per_user(ranks, m), seed=seed)[1:]) for m in ("hr@10", "ndcg@10")}
-    report = {"model": name, "dataset": dataset, "seed": seed, "fast": fast, "valid": result["valid"],
+    report = {"model": name, "dataset": dataset, "split": split_name, "seed": seed, "fast": fast,
+              "valid": result["valid"],
               "test": test, "test_history_kept": kept, "test_ci": ci, "epochs": result["epochs"],
               "seconds_per_epoch": result["seconds_per_epoch"], "total_seconds": result["total_seconds"]}
     if "params" in result:
@@ -68,7 +85,9 @@ def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = Fa
 def command_line(report: dict) -> str:
     """The ``course train`` command that reproduces ``report``."""
     fast = " --fast" if report["fast"] else ""
-    return f"course train {report['model']} --dataset {report['dataset']} --seed {report['seed']}{fast} --json"
+    split = " --split recbole" if report.get("split") == "recbole" else ""
+    return (f"course train {report['model']} --dataset {report['dataset']}{split} --seed {report['seed']}"
+            f"{fast} --json")
 
 
 def record_report(report: dict, path=None) -> None:
@@ -78,14 +97,18 @@ def record_report(report: dict, path=None) -> None:
     ci = {f"{m}_{side}": value for m, (low, high) in report["test_ci"].items()
           for side, value in (("low", low), ("high", high))}
     common = {"seed": report["seed"], "command": command_line(report), "path": path, "fast": report["fast"]}
-    results.record(report["model"], report["dataset"], {**report["test"], **ci}, **common)
+    suffix = RECBOLE_SPLIT if report.get("split") == "recbole" else ""
+    results.record(report["model"], report["dataset"], {**report["test"], **ci},
+                   protocol=results.DEFAULT_PROTOCOL + suffix, **common)
     results.record(report["model"], report["dataset"], report["test_history_kept"],
-                   protocol="full ranking, history kept", **common)
+                   protocol="full ranking, history kept" + suffix, **common)
 
 
 def format_table(report: dict) -> str:
     """A readable summary of ``report``: one row per evaluation, the headline metrics as columns."""
-    lines = [f"{report['model']} on {report['dataset']} (seed {report['seed']}{', FAST' if report['fast'] else ''}): "
+    split = ", RecBole's split" if report.get("split") == "recbole" else ""
+    lines = [f"{report['model']} on {report['dataset']} (seed {report['seed']}{split}"
+             f"{', FAST' if report['fast'] else ''}): "
              f"{report['epochs']} epoch(s), {report['seconds_per_epoch']:.2f} s/epoch, "
              f"{report['total_seconds']:.1f} s in total",
              f"{'evaluation':<28}" + "".join(f"{m:>10}" for m in TABLE_METRICS)]
@@ -115,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         zoo.get_trainer(args.model)     # an unknown name fails before the data is loaded
         with quiet:                     # with --json, stdout carries the JSON object only
-            split = load_split(args.dataset)
-            report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset)
+            split = load_split(args.dataset, args.split)
+            report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset,
+                                  split_name=args.split)
     except ValueError as err:           # DataError is a ValueError too
         print(f"course train: {err}", file=sys.stderr)
         return 2
@@ -134,6 +158,8 @@ def register(subparsers) -> None:
         epilog="models: " + ", ".join(sorted(zoo.TRAINERS)))
     parser.add_argument("model", help="model name (see the list below)")
     parser.add_argument("--dataset", default="ml-100k", help="dataset name (default: ml-100k)")
+    parser.add_argument("--split", choices=tuple(SPLITS), default="course",
+                        help="course: the course's leave-one-out split (default); recbole: RecBole 1.2.1's")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     parser.add_argument("--fast", action="store_true", help="small settings (sets COURSE_FAST=1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")

