@@ -4,9 +4,10 @@
 
 - ``interactions``: ``user_id, item_id, rating, timestamp`` (all int64, raw GroupLens ids, unix seconds),
   sorted by ``user_id, timestamp, item_id`` so that both routes give the same rows in the same order
-  (``file_order=True`` keeps the row order of the source file instead: ``u.data`` and RecBole's
-  ``ml-100k.inter``, converted from it row by row, list the ratings in the same order. Libraries that break
-  timestamp ties by file order, RecBole among them, see this order; see ``course_lib.sequences``);
+  (``file_order=True`` keeps the row order of the source file instead. RecBole's ``ml-100k.inter`` was converted
+  from ``u.data`` and starts with the same rows; ``test_real_routes_agree_when_both_are_cached`` checks the whole
+  order where both files are cached. Libraries that break timestamp ties by file order, RecBole among them,
+  see this order; see ``course_lib.sequences``);
 - ``items``: ``item_id`` (int64), ``title`` (the full GroupLens title, e.g. ``"Toy Story (1995)"``),
   ``year`` (Int64: the year in the title's last ``(YYYY)``, <NA> when the title has none), ``genres``
   (list[str] in GroupLens order; ``"unknown"`` only when it is a movie's sole genre flag);
