@@ -25,11 +25,11 @@ from pathlib import Path
 import torch
 
 from course_lib import runtime
-from course_lib.commands.train import SPLITS, load_split
+from course_lib.commands.train import load_split
 from course_lib.metrics import evaluate
 from course_lib.models.bert4rec_train import FAST_OVERRIDES, train_bert4rec
 
-from common import peak_memory_mb, summarize_runs, write_json  # benchmarks/common.py
+from common import add_split_argument, peak_memory_mb, results_path, summarize_runs, write_json  # benchmarks/common.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPORTED = ("test_kept_ndcg@10", "test_kept_hr@10", "test_removed_ndcg@10", "test_removed_hr@10",
@@ -84,13 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--fast", action="store_true", help="tiny budget (smoke test)")
-    parser.add_argument("--split", choices=tuple(SPLITS), default="course",
-                        help="course (default) or recbole: RecBole 1.2.1's leave-one-out split")
+    add_split_argument(parser)
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, help="join these JSON reports instead")
     args = parser.parse_args(argv)
-    suffix = ("-recbole-split" if args.split == "recbole" else "") + ("-fast" if args.fast else "")
-    out = args.out or RESULTS / f"bert4rec{suffix}.json"
+    out = args.out or results_path(RESULTS, "bert4rec", args.split, args.fast)
     if args.merge:
         write_json(merge(args.merge, out), out)
         print("wrote", out)

@@ -33,6 +33,18 @@ def write_json(report: dict, path: Path) -> None:
     part.replace(path)
 
 
+def add_split_argument(parser) -> None:
+    """``--split course|recbole``: which leave-one-out split of ML-100k to train and test on."""
+    from course_lib.commands.train import SPLITS
+    parser.add_argument("--split", choices=tuple(SPLITS), default="course",
+                        help="course (default) or recbole: RecBole 1.2.1's leave-one-out split")
+
+
+def results_path(results: Path, name: str, split: str, fast: bool) -> Path:
+    """Default output file: ``<name>[-recbole-split][-fast].json`` in ``results``."""
+    return results / f"{name}{'-recbole-split' if split == 'recbole' else ''}{'-fast' if fast else ''}.json"
+
+
 def recipe(model_name: str):
     """``(train, DEFAULTS, FAST_OVERRIDES)`` of the course recipe for "sasrec" or "bert4rec"."""
     if model_name == "sasrec":

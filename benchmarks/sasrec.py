@@ -22,11 +22,11 @@ from pathlib import Path
 import torch
 
 from course_lib import runtime
-from course_lib.commands.train import SPLITS, load_split
+from course_lib.commands.train import load_split
 from course_lib.metrics import evaluate
 from course_lib.models.sasrec_train import FAST_OVERRIDES, train_sasrec
 
-from common import peak_memory_mb, summarize_runs, write_json  # benchmarks/common.py
+from common import add_split_argument, peak_memory_mb, results_path, summarize_runs, write_json  # benchmarks/common.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPORTED = ("test_kept_ndcg@10", "test_kept_hr@10", "test_removed_ndcg@10", "test_removed_hr@10",
@@ -60,15 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--loss", choices=("ce", "bce"), default="ce")
-    parser.add_argument("--split", choices=tuple(SPLITS), default="course",
-                        help="course (default) or recbole: RecBole 1.2.1's leave-one-out split")
+    add_split_argument(parser)
     parser.add_argument("--fast", action="store_true", help="tiny budget (smoke test)")
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     parser.add_argument("--append", action="store_true", help="keep the other seeds already in --out")
     args = parser.parse_args(argv)
     name = "sasrec" if args.loss == "ce" else "sasrec-bce"
-    suffix = ("-recbole-split" if args.split == "recbole" else "") + ("-fast" if args.fast else "")
-    out = args.out or RESULTS / f"{name}{suffix}.json"
+    out = args.out or results_path(RESULTS, name, args.split, args.fast)
     device = runtime.get_device()
     split = load_split("ml-100k", args.split)
     print(f"{name} on ml-100k, device {runtime.device_summary(device)}, torch threads {torch.get_num_threads()}")

@@ -61,6 +61,8 @@ def sort_chronologically(interactions: pd.DataFrame, tie_break: str = "item_id")
 
 def _recbole_order(frame: pd.DataFrame) -> pd.DataFrame:
     """RecBole 1.2.1's order: stable sort by float32 min-max normalised time, then stable sort by user."""
+    if frame.empty:
+        return frame
     times = frame["timestamp"].to_numpy(dtype=np.float64)
     low, span = times.min(), times.max() - times.min()
     key = ((times - low) / span if span > 0 else np.ones_like(times)).astype(np.float32)

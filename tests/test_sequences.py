@@ -78,6 +78,9 @@ def test_recbole_rule_float32_time_and_row_order():
     assert int(split.item_ids[split.valid_targets[0]]) == 20 and int(split.item_ids[split.test_targets[0]]) == 10
     flat = leave_one_out(log.assign(timestamp=7), tie_break="recbole")        # one timestamp: all rows tie
     assert int(flat.item_ids[flat.test_targets[0]]) == 10
+    assert sort_chronologically(log.iloc[:0], "recbole").empty
+    with pytest.raises(ValueError, match="empty"):
+        leave_one_out(log.iloc[:0], tie_break="recbole")
 
 
 def test_no_training_item_after_held_out_items():

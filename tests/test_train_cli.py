@@ -1,5 +1,6 @@
 """``course train`` on a tiny synthetic split (no real dataset needed)."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -66,8 +67,8 @@ def test_cli_table_and_unknown_model(tiny_split, monkeypatch, tmp_path, capsys):
 def test_cli_recbole_split_is_labelled(tiny_split, monkeypatch, tmp_path, capsys):
     with pytest.raises(ValueError, match="split"):
         train.load_split("ml-100k", "random")
-    asked = []
-    monkeypatch.setattr(train, "load_split", lambda dataset, split="course": asked.append(split) or tiny_split)
+    asked, recbole_split = [], dataclasses.replace(tiny_split, tie_break="recbole")
+    monkeypatch.setattr(train, "load_split", lambda dataset, split="course": asked.append(split) or recbole_split)
     store = tmp_path / "results.json"
     assert cli.main(["train", "pop", "--json", "--split", "recbole", "--results", str(store)]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -36,6 +36,11 @@ SPLITS = {"course": "the course's split (equal timestamps ordered by item id)",
 RECBOLE_SPLIT = " (RecBole's split)"
 
 
+def split_label(split: SplitData) -> str:
+    """Which ``SPLITS`` entry ``split`` is: "recbole" for RecBole's tie rule, else "course"."""
+    return "recbole" if split.tie_break == "recbole" else "course"
+
+
 def load_split(dataset: str, split: str = "course") -> SplitData:
     """The leave-one-out split of ``dataset`` (only MovieLens names are known to ``course train``).
 
@@ -50,11 +55,10 @@ def load_split(dataset: str, split: str = "course") -> SplitData:
 
 
 def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = False,
-                 dataset: str = "ml-100k", split_name: str = "course") -> dict:
+                 dataset: str = "ml-100k") -> dict:
     """Train ``name`` on ``split`` and evaluate it; returns the report ``course train --json`` prints.
 
-    ``split_name`` only labels the report (which ``SPLITS`` entry ``split`` came from).
-    Keys: model, dataset, split, seed, fast, valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test
+    Keys: model, dataset, split (``split_label``), seed, fast, valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test
     hr@10 / ndcg@10), epochs, seconds_per_epoch, total_seconds, params (if the recipe reports them), and
     ``recommender``, the fitted model (left out of the JSON that ``course train --json`` prints).
     """
@@ -72,7 +76,7 @@ def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = Fa
     ranks = test.pop("ranks")
     kept = evaluate(model, split, part="test", exclude_history=False)
     ci = {m: list(bootstrap_ci(per_user(ranks, m), seed=seed)[1:]) for m in ("hr@10", "ndcg@10")}
-    report = {"model": name, "dataset": dataset, "split": split_name, "seed": seed, "fast": fast,
+    report = {"model": name, "dataset": dataset, "split": split_label(split), "seed": seed, "fast": fast,
               "valid": result["valid"],
               "test": test, "test_history_kept": kept, "test_ci": ci, "epochs": result["epochs"],
               "seconds_per_epoch": result["seconds_per_epoch"], "total_seconds": result["total_seconds"]}
@@ -139,8 +143,7 @@ def run(args: argparse.Namespace) -> int:
         zoo.get_trainer(args.model)     # an unknown name fails before the data is loaded
         with quiet:                     # with --json, stdout carries the JSON object only
             split = load_split(args.dataset, args.split)
-            report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset,
-                                  split_name=args.split)
+            report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset)
     except ValueError as err:           # DataError is a ValueError too
         print(f"course train: {err}", file=sys.stderr)
         return 2
