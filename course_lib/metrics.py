@@ -32,6 +32,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from course_lib import distributed
 from course_lib.sequences import SplitData, pad_left
 
 DEFAULT_KS = (5, 10, 20)
@@ -203,21 +204,26 @@ def _model_device(model, device) -> torch.device:
 
 
 def score_batches(model, split: SplitData, part: str = "test", max_len: int = 50, batch_size: int = 256,
-                  device=None):
+                  device=None, users: range | None = None):
     """Yield ``(rows, scores)`` per batch of users: ``rows`` a slice of user indices, ``scores`` (B, N+1).
 
-    The model sees ``pad_left(split.histories(part)[rows], max_len)``; runs under ``torch.no_grad()`` and,
-    for an ``nn.Module``, in eval mode (its previous mode is restored afterwards).
+    ``users``: the user indices to score, a contiguous ``range`` (default: all users), e.g. this process's
+    shard (``course_lib.distributed.shard_range``). The model sees ``pad_left(split.histories(part)[rows],
+    max_len)``; runs under ``torch.no_grad()`` and, for an ``nn.Module``, in eval mode (its previous mode is
+    restored afterwards).
     """
     histories = split.histories(part)
+    users = range(len(histories)) if users is None else users
+    if users.step != 1 or users.start < 0 or users.stop > len(histories):
+        raise ValueError(f"users must be a contiguous range within 0..{len(histories)}, got {users}")
     device = _model_device(model, device)
     was_training = isinstance(model, torch.nn.Module) and model.training
     if isinstance(model, torch.nn.Module):
         model.eval()
     try:
         with torch.no_grad():
-            for start in range(0, len(histories), batch_size):
-                rows = slice(start, min(start + batch_size, len(histories)))
+            for start in range(users.start, users.stop, batch_size):
+                rows = slice(start, min(start + batch_size, users.stop))
                 scores = model.scores(pad_left(histories[rows], max_len).to(device))     # (B, N+1)
                 expected = (rows.stop - rows.start, split.num_items + 1)
                 if tuple(scores.shape) != expected:
@@ -231,12 +237,18 @@ def score_batches(model, split: SplitData, part: str = "test", max_len: int = 50
 
 def evaluation_ranks(model, split: SplitData, part: str = "test", exclude_history: bool = True,
                      max_len: int = 50, batch_size: int = 256, device=None) -> np.ndarray:
-    """(U,) full-ranking rank of every user's ``part`` target; see ``evaluate`` for the arguments."""
+    """(U,) full-ranking rank of every user's ``part`` target; see ``evaluate`` for the arguments.
+
+    Under a process group (``course_lib.distributed``) each process ranks a contiguous block of users and the
+    blocks are all-gathered, so every process gets the same (U,) array in user order, each user ranked once.
+    """
     histories, targets = split.histories(part), split.targets(part)
-    ranks = np.empty(len(targets), dtype=np.int64)
-    for rows, scores in score_batches(model, split, part, max_len, batch_size, device):
-        ranks[rows] = target_ranks(scores, targets[rows], histories[rows] if exclude_history else None)
-    return ranks
+    users = distributed.shard_range(len(targets))          # all users without a process group
+    ranks = np.empty(len(users), dtype=np.int64)           # this process's block
+    for rows, scores in score_batches(model, split, part, max_len, batch_size, device, users=users):
+        block = slice(rows.start - users.start, rows.stop - users.start)
+        ranks[block] = target_ranks(scores, targets[rows], histories[rows] if exclude_history else None)
+    return distributed.gather_shards(ranks)
 
 
 def evaluate(model, split: SplitData, part: str = "test", ks: Sequence[int] = DEFAULT_KS,
@@ -248,6 +260,8 @@ def evaluate(model, split: SplitData, part: str = "test", ks: Sequence[int] = DE
     With ``exclude_history`` every item of the full history (not only the last ``max_len``) is removed from
     the candidates (the course default; RecBole's "history kept" protocol is ``exclude_history=False``).
     Runs under ``torch.no_grad()`` and, for an ``nn.Module``, in eval mode (its mode is restored after).
+    Under a process group the users are shared out among the processes and every process gets the same
+    result (``evaluation_ranks``).
 
     Returns:
         ``summarize(ranks, ks)``, plus ``"ranks"`` (U,) np.ndarray when ``return_ranks``.

@@ -5,7 +5,7 @@ the DataLoader yields: a tensor, or a tuple/list/dict of tensors) and ``scores(s
 evaluation. ``fit`` does, per epoch::
 
     for batch in shuffled(train_dataset):              # DataLoader, batch_size examples
-        loss = model.loss(batch)                       # under CUDA autocast (bf16, or fp16 + GradScaler)
+        loss = model.loss(batch)                       # under CUDA autocast when amp_dtype says so
         loss.backward(); clip_grad_norm_(grad_clip)    # plain fp32 on CPU
         optimizer.step(); scheduler.step()             # AdamW; linear warm-up, then linear/cosine decay
     every eval_every epochs: NDCG@10 on the VALIDATION split -> keep the best weights, stop after
@@ -14,6 +14,14 @@ evaluation. ``fit`` does, per epoch::
 At the end the best weights are restored and a history dict is returned (see ``fit``).
 Deterministic on CPU for a given ``seed``: the shuffling order comes from a generator seeded by the config,
 dropout and negative sampling from torch's global generator (seeded too); a checkpoint stores all of them.
+
+Data parallel (torchrun, ``course train MODEL --nproc W``): under a process group (``course_lib.distributed``)
+the same loop runs in every process, the model's loss in DistributedDataParallel. Every process draws the same
+shuffled global batches of ``batch_size`` and trains on its slice of each, weighted so that the averaged
+gradient is the single-process one; validation ranks each user once across the processes and all get the same
+metrics, so early stopping agrees; rank 0 alone keeps the best weights (copied to all at the end), writes
+checkpoints and shows progress. Dropout and sampling use the seed ``seed + rank`` (rank 0's state alone is
+in a checkpoint: the other ranks restart their streams on resuming).
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from course_lib import runtime
+from course_lib import distributed, runtime
 
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 DECAYS = ("linear", "cosine", "constant")
@@ -45,8 +53,8 @@ class TrainConfig:
     """Training hyperparameters (the model's own live in its config, e.g. ``SASRecConfig``).
 
     ``patience`` counts *evaluations* (every ``eval_every`` epochs) without a better validation ``monitor``.
-    ``amp``: "auto" = bf16 autocast on a CUDA GPU that supports it, else fp16 + GradScaler on CUDA, fp32 on
-    CPU/MPS; "off" = always fp32. ``checkpoint_path``: if set, a checkpoint is written after every
+    ``amp``: "auto" = the precision the device and model size call for (see ``amp_dtype``: fp32 on CPU/MPS and
+    for narrow models, bf16 at compute capability >= 8.0, fp16 + GradScaler below); "off" = always fp32. ``checkpoint_path``: if set, a checkpoint is written after every
     evaluation and, when the file already exists, training resumes from it.
     """
 
@@ -86,15 +94,50 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.grad_clip must be > 0 or None, got {self.grad_clip}")
 
 
-def amp_dtype(device: torch.device, amp: str) -> torch.dtype | None:
-    """The autocast dtype for ``device`` (None = plain fp32). Only CUDA gets mixed precision."""
-    if amp == "off" or device.type != "cuda":
-        if amp in ("bf16", "fp16") and device.type != "cuda":
-            raise ValueError(f"amp={amp!r} needs a CUDA GPU; this run is on {device.type} (use 'auto' or 'off')")
+# Mixed precision pays when matrix products are large enough to keep tensor cores busy. For the course's
+# 64-wide models we measured the opposite on an H200 (benchmarks/results/throughput-h200.txt, SASRec, hidden 64):
+# bf16 autocast trained at 0.63x (batch 128) and 0.86x (batch 512) of fp32's speed, because the extra casts cost
+# more than the smaller matrix products save. So "auto" keeps models narrower than AMP_MIN_WIDTH in fp32.
+AMP_MIN_WIDTH = 256
+BF16_MIN_CAPABILITY = (8, 0)     # Ampere and newer compute in bf16; older GPUs (Colab's T4 is 7.5) only emulate it
+
+
+def amp_dtype(device: torch.device, amp: str, width: int | None = None) -> torch.dtype | None:
+    """The autocast dtype for ``device`` (None = plain fp32): ``precision_for`` with the device's capability."""
+    capability = tuple(torch.cuda.get_device_capability(device)) if device.type == "cuda" else None
+    if capability is None and amp in ("bf16", "fp16"):
+        raise ValueError(f"amp={amp!r} needs a CUDA GPU; this run is on {device.type} (use 'auto' or 'off')")
+    return precision_for(capability, amp, width)
+
+
+def precision_for(capability: tuple[int, int] | None, amp: str = "auto", width: int | None = None):
+    """The training precision from what the device really does (None = plain fp32).
+
+    ``capability``: the CUDA compute capability, e.g. (7, 5) for a T4, (9, 0) for an H100/H200; None off CUDA.
+    ``amp="auto"``: fp32 off CUDA and for models narrower than ``AMP_MIN_WIDTH`` (``width`` = hidden size; fp32
+    measured faster there); otherwise bf16 at capability >= 8.0 and fp16 (with a GradScaler, see ``fit``) below.
+    ``torch.cuda.is_bf16_supported()`` is not asked: it answers True on a T4, where bf16 is only emulated.
+    ``"bf16"`` / ``"fp16"`` force a dtype (bf16 only where it is native); ``"off"`` is always fp32.
+    """
+    if amp not in AMP_MODES:
+        raise ValueError(f"amp={amp!r}: expected one of {AMP_MODES}")
+    if capability is None or amp == "off":
         return None
-    if amp == "fp16" or (amp == "auto" and not torch.cuda.is_bf16_supported()):
-        return torch.float16
-    return torch.bfloat16
+    native_bf16 = tuple(capability) >= BF16_MIN_CAPABILITY
+    if amp == "bf16" and not native_bf16:
+        raise ValueError(f"amp='bf16' needs a GPU of compute capability >= 8.0; this one is "
+                         f"{capability[0]}.{capability[1]} and would only emulate bf16 (slowly): use 'fp16' or 'auto'")
+    if amp in ("bf16", "fp16"):
+        return torch.bfloat16 if amp == "bf16" else torch.float16
+    if width is not None and width < AMP_MIN_WIDTH:
+        return None
+    return torch.bfloat16 if native_bf16 else torch.float16
+
+
+def model_width(model: torch.nn.Module) -> int | None:
+    """The hidden size of ``model`` (``model.config.hidden_dim``), or None when it does not say."""
+    width = getattr(getattr(model, "config", None), "hidden_dim", None)
+    return int(width) if isinstance(width, int) else None
 
 
 def lr_schedule(total_steps: int, warmup_ratio: float, decay: str) -> Callable[[int], float]:
@@ -149,7 +192,7 @@ def _new_history(device: torch.device, dtype: torch.dtype | None) -> dict:
     return {"loss": [], "lr": [], "seconds": [], "valid_epochs": [], "valid": [], "seconds_at_valid": [],
             "best_epoch": 0, "best_valid": {}, "seconds_to_best": 0.0, "epochs": 0, "stopped_early": False,
             "device": str(device), "amp": str(dtype).replace("torch.", "") if dtype else "fp32",
-            "seconds_per_epoch": 0.0, "total_seconds": 0.0}
+            "seconds_per_epoch": 0.0, "total_seconds": 0.0, "nproc": distributed.world_size()}
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
@@ -161,20 +204,36 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
     os.replace(part, path)
 
 
-def load_checkpoint(path: str | os.PathLike, config: TrainConfig) -> dict:
-    """Load a checkpoint with ``weights_only=True``; refuse one written with different training settings."""
+def model_settings(model: torch.nn.Module) -> dict:
+    """What identifies a model's architecture in a checkpoint: its class and its config dataclass, if any."""
+    config = getattr(model, "config", None)
+    fields = asdict(config) if config is not None and hasattr(config, "__dataclass_fields__") else {}
+    return {"class": type(model).__name__, **{k: v for k, v in fields.items() if isinstance(v, (int, float, str, bool, type(None)))}}
+
+
+def _differences(saved: dict, now: dict, ignore=()) -> str:
+    changed = sorted(k for k in now.keys() | saved.keys() if k not in ignore and saved.get(k) != now.get(k))
+    return ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
+
+
+def load_checkpoint(path: str | os.PathLike, config: TrainConfig, model: torch.nn.Module | None = None) -> dict:
+    """Load a checkpoint with ``weights_only=True``; refuse one written with other training settings or, when
+    ``model`` is given, for another model (class or configuration), naming the differences."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a corrupt or foreign file: say which
         raise ValueError(f"cannot read checkpoint {path}: {err}") from err
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise ValueError(f"{path} is not a course_lib.train checkpoint")
-    saved, now = state["config"], asdict(config)
-    changed = sorted(k for k in now if k not in _RESUMABLE_CHANGES and saved.get(k) != now[k])
-    if changed:
-        diffs = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed)
+    diffs = _differences(state["config"], asdict(config), _RESUMABLE_CHANGES)
+    if diffs:
         raise ValueError(f"checkpoint {path} was written with other settings ({diffs}); "
                          "delete it or use another checkpoint_path")
+    if model is not None and "model_settings" in state:
+        diffs = _differences(state["model_settings"], model_settings(model))
+        if diffs:
+            raise ValueError(f"checkpoint {path} holds another model ({diffs}); "
+                             "delete it or use another checkpoint_path")
     return state
 
 
@@ -183,16 +242,27 @@ def _default_evaluate():
     return evaluate
 
 
-def _train_one_epoch(model, loader, optimizer, scheduler, scaler, dtype, device, config, epoch) -> float:
-    """One pass over ``loader``; returns the mean training loss."""
+def _step_loss(model, ddp, batch, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the loss to backpropagate, the mean loss of the global batch) of one step; ``ddp`` None = one process."""
+    if ddp is not None:
+        batch, terms = distributed.shard_batch(batch)        # this rank's rows of the global batch
+    batch = to_device(batch, device)
+    with torch.autocast(device.type, dtype=dtype) if dtype else nullcontext():
+        loss = model.loss(batch) if ddp is None else ddp(batch)
+    if ddp is None:
+        return loss, loss.detach()
+    return distributed.weight_loss(loss, terms)               # weighted so DDP's gradient mean is the global one
+
+
+def _train_one_epoch(model, loader, optimizer, scheduler, scaler, dtype, device, config, epoch,
+                     ddp=None) -> float:
+    """One pass over ``loader``; returns the mean training loss (of the global batches, under DDP)."""
     model.train()
     total, count = 0.0, 0
     for step, batch in enumerate(loader):
-        batch = to_device(batch, device)
-        with torch.autocast(device.type, dtype=dtype) if dtype else nullcontext():
-            loss = model.loss(batch)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss is {loss.item()} at step {step} of epoch {epoch}; "
+        loss, mean = _step_loss(model, ddp, batch, dtype, device)
+        if not torch.isfinite(mean):                          # the same on every rank: all stop together
+            raise FloatingPointError(f"training loss is {mean.item()} at step {step} of epoch {epoch}; "
                                      "lower lr or set grad_clip")
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -202,7 +272,7 @@ def _train_one_epoch(model, loader, optimizer, scheduler, scaler, dtype, device,
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()
-        total, count = total + loss.item(), count + 1
+        total, count = total + mean.item(), count + 1
     return total / max(1, count)
 
 
@@ -227,7 +297,10 @@ def _validate(model, split, config: TrainConfig, device: torch.device, evaluate_
     return {k: float(v) for k, v in metrics.items()}
 
 
-def _cpu_copy(model: torch.nn.Module) -> dict:
+def _cpu_copy(model: torch.nn.Module) -> dict | None:
+    """A CPU copy of the weights, kept by rank 0 only (None on the other ranks of a process group)."""
+    if not distributed.is_main():
+        return None
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
@@ -246,13 +319,15 @@ def fit(model: torch.nn.Module, train_dataset: Dataset, split, config: TrainConf
         ``valid_epochs``, ``valid`` (list of metric dicts), ``seconds_at_valid`` (wall seconds since the start);
         ``best_epoch``, ``best_valid``, ``seconds_to_best``; ``epochs`` run, ``stopped_early``,
         ``seconds_per_epoch`` (mean training seconds), ``total_seconds`` (wall, evaluation included),
-        ``device``, ``amp``. The model is left in eval mode on the training device.
+        ``device``, ``amp``, ``nproc`` (processes). The model is left in eval mode on the training device.
+        Under a process group (torchrun) every process calls ``fit`` alike and gets the same weights and
+        metrics (see the module docstring); ``loss`` is then the mean over the global batches.
     """
     config = config or TrainConfig()
     if len(train_dataset) == 0:
         raise ValueError("train_dataset is empty: no sequence has anything to predict")
-    device = runtime.get_device(config.device)
-    dtype = amp_dtype(device, config.amp)
+    device = distributed.local_device(runtime.get_device(config.device))     # cuda:LOCAL_RANK under DDP
+    dtype = amp_dtype(device, config.amp, model_width(model))
     evaluate_fn = evaluate_fn or _default_evaluate()
     runtime.seed_everything(config.seed)
     model.to(device)
@@ -266,46 +341,68 @@ def fit(model: torch.nn.Module, train_dataset: Dataset, split, config: TrainConf
     run = {"history": _new_history(device, dtype), "best_state": _cpu_copy(model), "bad_evals": 0,
            "epoch": 0, "finished": False}
     if config.checkpoint_path and Path(config.checkpoint_path).exists():
-        saved = load_checkpoint(config.checkpoint_path, config)
+        saved = load_checkpoint(config.checkpoint_path, config, model)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         scaler.load_state_dict(saved["scaler"])
         _set_rng_state(saved["rng"], loader_gen)
         run = {k: saved[k] for k in run}
+    if distributed.rank() > 0:             # dropout/sampling differ between ranks; batches do not (loader_gen)
+        torch.manual_seed(config.seed + distributed.rank())
     parts = (model, loader, optimizer, scheduler, scaler, dtype, device)
     if not run["finished"]:
         _run_epochs(parts, run, split, config, evaluate_fn, loader_gen)
-    model.load_state_dict(run["best_state"])
+    if run["best_state"] is not None:
+        model.load_state_dict(run["best_state"])
+    distributed.broadcast_module(model)    # rank 0's best weights on every rank (nothing without DDP)
     model.eval()
     return run["history"]
+
+
+def _record_validation(run: dict, metrics: dict, epoch: int, model, config: TrainConfig, start: float) -> None:
+    """Add one evaluation to the history; keep the best weights; count evaluations without improvement."""
+    history = run["history"]
+    history["valid_epochs"].append(epoch)
+    history["valid"].append(metrics)
+    history["seconds_at_valid"].append(time.perf_counter() - start)
+    if metrics[config.monitor] > history["best_valid"].get(config.monitor, -math.inf):
+        history.update(best_epoch=epoch, best_valid=metrics, seconds_to_best=time.perf_counter() - start)
+        run["best_state"], run["bad_evals"] = _cpu_copy(model), 0
+    else:
+        run["bad_evals"] += 1
+    history["stopped_early"] = run["bad_evals"] >= config.patience
+
+
+def _save_run(run: dict, parts, config: TrainConfig, loader_gen) -> None:
+    """Write the resumable checkpoint (rank 0 only; the other ranks wait for it)."""
+    model, _, optimizer, scheduler, scaler, _, _ = parts
+    if distributed.is_main():
+        save_checkpoint(config.checkpoint_path, {
+            **run, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+            "rng": _rng_state(loader_gen), "config": asdict(config), "model_settings": model_settings(model)})
+    distributed.barrier()
 
 
 def _run_epochs(parts, run: dict, split, config: TrainConfig, evaluate_fn, loader_gen) -> None:
     """Epochs ``run["epoch"] + 1 .. num_epochs`` with evaluation, early stopping and checkpoints."""
     model, loader, optimizer, scheduler, scaler, dtype, device = parts
-    history = run["history"]
+    history, ddp = run["history"], distributed.data_parallel_loss(model, device)
     start = time.perf_counter() - history["total_seconds"]
     bar = tqdm(range(run["epoch"] + 1, config.num_epochs + 1), desc="epochs", leave=False,
-               disable=not config.progress, mininterval=1.0)
+               disable=not config.progress or not distributed.is_main(), mininterval=1.0)
     for epoch in bar:
         tic = time.perf_counter()
-        loss = _train_one_epoch(model, loader, optimizer, scheduler, scaler, dtype, device, config, epoch)
+        loss = _train_one_epoch(model, loader, optimizer, scheduler, scaler, dtype, device, config, epoch, ddp)
         history["loss"].append(loss)
         history["lr"].append(scheduler.get_last_lr()[0])
         history["seconds"].append(time.perf_counter() - tic)
         history["epochs"] = run["epoch"] = epoch
         if epoch % config.eval_every == 0 or epoch == config.num_epochs:
-            metrics = _validate(model, split, config, device, evaluate_fn)
-            history["valid_epochs"].append(epoch)
-            history["valid"].append(metrics)
-            history["seconds_at_valid"].append(time.perf_counter() - start)
-            if metrics[config.monitor] > history["best_valid"].get(config.monitor, -math.inf):
-                history.update(best_epoch=epoch, best_valid=metrics, seconds_to_best=time.perf_counter() - start)
-                run["best_state"], run["bad_evals"] = _cpu_copy(model), 0
-            else:
-                run["bad_evals"] += 1
-            history["stopped_early"] = run["bad_evals"] >= config.patience
+            # rank 0's metrics on every rank: the same early-stopping decision everywhere
+            metrics = distributed.broadcast_object(_validate(model, split, config, device, evaluate_fn))
+            _record_validation(run, metrics, epoch, model, config, start)
             bar.set_postfix(loss=f"{loss:.4f}", **{config.monitor: f"{metrics[config.monitor]:.4f}"})
         else:
             bar.set_postfix(loss=f"{loss:.4f}")
@@ -313,10 +410,7 @@ def _run_epochs(parts, run: dict, split, config: TrainConfig, evaluate_fn, loade
         history["total_seconds"] = time.perf_counter() - start
         run["finished"] = history["stopped_early"] or epoch == config.num_epochs
         if config.checkpoint_path and (epoch in history["valid_epochs"] or run["finished"]):
-            save_checkpoint(config.checkpoint_path, {
-                **run, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                "rng": _rng_state(loader_gen), "config": asdict(config)})
+            _save_run(run, parts, config, loader_gen)
         if history["stopped_early"]:
             break
     bar.close()

@@ -70,6 +70,32 @@ def test_amp_is_fp32_on_cpu_and_explicit_amp_needs_cuda():
         amp_dtype(cpu, "bf16")
 
 
+@pytest.mark.parametrize("capability, width, expected", [
+    ((7, 5), 64, None), ((9, 0), 64, None),                        # narrow models: fp32 measured faster
+    ((7, 5), 512, torch.float16), ((9, 0), 512, torch.bfloat16),   # wide: fp16 on a T4, bf16 from Ampere on
+    ((8, 0), None, torch.bfloat16),                                 # width unknown: the device decides
+])
+def test_auto_precision_follows_the_device_and_the_model_width(capability, width, expected, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)     # what a T4 answers, too
+    assert amp_dtype(torch.device("cuda"), "auto", width) is expected
+
+
+def test_forced_bf16_on_a_gpu_that_emulates_it_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    with pytest.raises(ValueError, match="compute capability >= 8.0; this one is 7.5"):
+        amp_dtype(torch.device("cuda"), "bf16")
+    assert amp_dtype(torch.device("cuda"), "fp16") is torch.float16
+    assert amp_dtype(torch.device("cuda"), "off") is None
+
+
+def test_model_width_reads_the_config():
+    from course_lib.models.sasrec import SASRec, SASRecConfig
+    from course_lib.train import model_width
+    assert model_width(SASRec(SASRecConfig(num_items=10, hidden_dim=32, num_heads=1))) == 32
+    assert model_width(torch.nn.Linear(3, 3)) is None
+
+
 @pytest.mark.parametrize("bad", [dict(lr=0), dict(decay="step"), dict(amp="int8"), dict(warmup_ratio=1.0),
                                  dict(patience=0), dict(grad_clip=-1.0)])
 def test_bad_settings_are_named(bad):
@@ -162,6 +188,18 @@ def test_checkpoint_from_other_settings_or_garbage_is_refused(tmp_path):
         fit(model, data, split, config, scripted_evaluate([0.1, 0.2]))
 
 
+def test_checkpoint_of_another_model_is_refused_with_the_difference_named(tmp_path):
+    from course_lib.models.sasrec import SASRec, SASRecConfig
+    path = tmp_path / "run.pt"
+    _, data, split, config = make_run(num_epochs=2, checkpoint_path=str(path), max_len=10)
+    build = lambda width: SASRec(SASRecConfig(num_items=split.num_items, max_len=10, hidden_dim=width, num_heads=1))
+    fit(build(16), data, split, config, scripted_evaluate([0.1, 0.2]))
+    with pytest.raises(ValueError, match="holds another model .*hidden_dim: 16 -> 32"):
+        fit(build(32), data, split, config, scripted_evaluate([0.1, 0.2]))
+    with pytest.raises(ValueError, match="class: 'SASRec' -> 'Bigram'"):
+        fit(Bigram(), data, split, config, scripted_evaluate([0.1, 0.2]))
+
+
 def test_empty_data_and_diverging_loss_fail_clearly():
     model, _, split, config = make_run()
     with pytest.raises(ValueError, match="empty"):
@@ -186,7 +224,7 @@ def test_monitor_must_be_a_metric():
 def test_mixed_precision_path_runs(dtype, monkeypatch):
     """The CUDA-only branch (autocast, and a GradScaler for fp16), exercised on CPU where torch supports it."""
     import course_lib.train as train
-    monkeypatch.setattr(train, "amp_dtype", lambda device, amp: dtype)
+    monkeypatch.setattr(train, "amp_dtype", lambda device, amp, width=None: dtype)
     model, data, split, config = make_run(num_epochs=3, eval_every=3)
     history = fit(model, data, split, config)
     assert history["amp"] == str(dtype).replace("torch.", "")
@@ -196,8 +234,8 @@ def test_mixed_precision_path_runs(dtype, monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("amp", ["bf16", "fp16", "off"])
 def test_mixed_precision_on_cuda_learns_the_rule(amp):
-    if amp == "bf16" and not torch.cuda.is_bf16_supported():
-        pytest.skip("this GPU has no bf16")
+    if amp == "bf16" and torch.cuda.get_device_capability() < (8, 0):
+        pytest.skip("this GPU only emulates bf16 (compute capability < 8.0)")
     model, data, split, config = make_run(num_epochs=8, eval_every=2, amp=amp, device="cuda")
     history = fit(model, data, split, config)
     assert history["device"].startswith("cuda") and history["amp"] == {"bf16": "bfloat16", "fp16": "float16", "off": "fp32"}[amp]

@@ -1,15 +1,18 @@
-"""``course train MODEL [--dataset ml-100k] [--split course|recbole] [--seed S] [--fast] [--json]``.
+"""``course train MODEL [--dataset ml-100k] [--split course|recbole] [--seed S] [--fast] [--json] [--nproc N]``.
 
 Trains (or fits) MODEL with its default recipe from ``course_lib.zoo.TRAINERS`` on the leave-one-out split,
 then evaluates the test targets with full ranking twice: history removed (the course's default, "test") and
 history kept (RecBole's protocol, "test_history_kept"). Prints a table, or one JSON object with ``--json``,
 and records the test row in the results store (``course_lib.results``). ``--split recbole`` uses RecBole
 1.2.1's leave-one-out split (its tie rule for equal timestamps) instead of the course's: the one to compare
-with RecBole's numbers like for like.
+with RecBole's numbers like for like. ``--nproc N`` trains a neural model (one trained by
+``course_lib.train.fit``) on N processes with DistributedDataParallel: the command re-runs itself under
+torchrun (nccl on N CUDA GPUs, gloo on N CPU processes); rank 0 prints and records, and the report says N.
 
     course train pop --json
     course train markov --seed 1 --fast
     course train sasrec --split recbole --json
+    course train sasrec --nproc 2 --fast
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import contextlib
 import inspect
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
+import torch
 
-from course_lib import runtime, zoo
+from course_lib import distributed, runtime, zoo
 from course_lib.metrics import bootstrap_ci, evaluate, per_user
 from course_lib.sequences import SplitData, leave_one_out
 
@@ -34,6 +39,10 @@ REQUIRED_KEYS = ("model", "valid", "epochs", "seconds_per_epoch", "total_seconds
 SPLITS = {"course": "the course's split (equal timestamps ordered by item id)",
           "recbole": "RecBole 1.2.1's split (its tie rule; see course_lib.sequences)"}
 RECBOLE_SPLIT = " (RecBole's split)"
+# The models whose recipe trains with course_lib.train.fit, the loop that runs data parallel (--nproc N).
+LOOP_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "sasrec-text", "sasrec-fusion")
+# What torchrun starts in each process: the course CLI (tests point it at a script that loads tiny data).
+WORKER_ENTRY: tuple[str, ...] = ("-m", "course_lib")
 
 
 def split_label(split: SplitData) -> str:
@@ -58,9 +67,11 @@ def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = Fa
                  dataset: str = "ml-100k") -> dict:
     """Train ``name`` on ``split`` and evaluate it; returns the report ``course train --json`` prints.
 
-    Keys: model, dataset, split (``split_label``), seed, fast, valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test
-    hr@10 / ndcg@10), epochs, seconds_per_epoch, total_seconds, params (if the recipe reports them), and
-    ``recommender``, the fitted model (left out of the JSON that ``course train --json`` prints).
+    Keys: model, dataset, split (``split_label``), seed, fast, nproc (processes: ``distributed.world_size()``),
+    valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test hr@10 / ndcg@10), epochs,
+    seconds_per_epoch, total_seconds, params (if the recipe reports them), and ``recommender``, the fitted model
+    (left out of the JSON that ``course train --json`` prints). Under a process group every process trains and
+    evaluates (each on its share) and gets the same report.
     """
     trainer = zoo.get_trainer(name)
     runtime.seed_everything(seed)
@@ -77,7 +88,7 @@ def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = Fa
     kept = evaluate(model, split, part="test", exclude_history=False)
     ci = {m: list(bootstrap_ci(per_user(ranks, m), seed=seed)[1:]) for m in ("hr@10", "ndcg@10")}
     report = {"model": name, "dataset": dataset, "split": split_label(split), "seed": seed, "fast": fast,
-              "valid": result["valid"],
+              "nproc": distributed.world_size(), "valid": result["valid"],
               "test": test, "test_history_kept": kept, "test_ci": ci, "epochs": result["epochs"],
               "seconds_per_epoch": result["seconds_per_epoch"], "total_seconds": result["total_seconds"]}
     if "params" in result:
@@ -90,8 +101,9 @@ def command_line(report: dict) -> str:
     """The ``course train`` command that reproduces ``report``."""
     fast = " --fast" if report["fast"] else ""
     split = " --split recbole" if report.get("split") == "recbole" else ""
+    nproc = f" --nproc {report['nproc']}" if report.get("nproc", 1) > 1 else ""
     return (f"course train {report['model']} --dataset {report['dataset']}{split} --seed {report['seed']}"
-            f"{fast} --json")
+            f"{fast}{nproc} --json")
 
 
 def record_report(report: dict, path=None) -> None:
@@ -111,8 +123,9 @@ def record_report(report: dict, path=None) -> None:
 def format_table(report: dict) -> str:
     """A readable summary of ``report``: one row per evaluation, the headline metrics as columns."""
     split = ", RecBole's split" if report.get("split") == "recbole" else ""
+    nproc = f", {report['nproc']} processes" if report.get("nproc", 1) > 1 else ""
     lines = [f"{report['model']} on {report['dataset']} (seed {report['seed']}{split}"
-             f"{', FAST' if report['fast'] else ''}): "
+             f"{', FAST' if report['fast'] else ''}{nproc}): "
              f"{report['epochs']} epoch(s), {report['seconds_per_epoch']:.2f} s/epoch, "
              f"{report['total_seconds']:.1f} s in total",
              f"{'evaluation':<28}" + "".join(f"{m:>10}" for m in TABLE_METRICS)]
@@ -134,19 +147,104 @@ def _json_default(value):
     return str(value)
 
 
+def check_nproc(model: str, nproc: int) -> None:
+    """ValueError (one line) unless ``model`` can train on ``nproc`` processes on this machine's device."""
+    if nproc < 1:
+        raise ValueError(f"--nproc must be >= 1, got {nproc}")
+    if nproc == 1:
+        return
+    if model not in LOOP_MODELS:
+        raise ValueError(f"--nproc {nproc}: {model!r} is not trained by the training loop; "
+                         f"only {', '.join(LOOP_MODELS)} train on several processes")
+    device = runtime.get_device()
+    if device.type == "mps":
+        raise ValueError(f"--nproc {nproc}: Apple MPS has no multi-process backend; use --nproc 1 "
+                         "(or COURSE_DEVICE=cpu for CPU processes)")
+    if device.type == "cuda" and nproc > torch.cuda.device_count():
+        raise ValueError(f"--nproc {nproc}: this machine has {torch.cuda.device_count()} CUDA GPU(s); "
+                         "use at most one process per GPU")
+    if device.type == "cpu" and nproc > (os.cpu_count() or 1):
+        raise ValueError(f"--nproc {nproc}: this machine has {os.cpu_count()} CPU core(s); "
+                         "use at most one process per core")
+
+
+def worker_arguments(args: argparse.Namespace) -> list[str]:
+    """The ``course train ...`` arguments every torchrun process gets: this command's, less ``--nproc``.
+
+    A process learns N from torchrun (``WORLD_SIZE``); torchrun's own parser would also take ``--nproc`` for
+    an abbreviation of its ``--nproc-per-node``.
+    """
+    argv = ["train", args.model, "--dataset", args.dataset, "--split", args.split, "--seed", str(args.seed)]
+    flags = {"--fast": args.fast, "--json": args.json, "--no-record": args.no_record}
+    argv += [flag for flag, on in flags.items() if on]
+    return argv + (["--results", args.results] if args.results else [])
+
+
+def torchrun_command(args: argparse.Namespace) -> list[str]:
+    """``python -m torch.distributed.run --standalone --nproc_per_node N <WORKER_ENTRY> train MODEL ...``."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(args.nproc),
+            *WORKER_ENTRY, *worker_arguments(args)]
+
+
+def launch(args: argparse.Namespace) -> int:
+    """Run ``course train`` on ``args.nproc`` processes through torchrun; returns its exit status."""
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))   # CPU cores shared out
+    sys.stdout.flush()
+    status = subprocess.run(torchrun_command(args), env=env, check=False).returncode
+    if status:
+        print(f"course train: torchrun ended with exit status {status} (see the messages above)", file=sys.stderr)
+    return status
+
+
+def _train_and_report(args: argparse.Namespace, fast: bool) -> dict:
+    """Load the split and train: ``run_training``'s report. Prints go to stderr with --json, nowhere off rank 0."""
+    with contextlib.ExitStack() as stack:
+        if not distributed.is_main():
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+        elif args.json:              # with --json, stdout carries the JSON object only
+            stack.enter_context(contextlib.redirect_stdout(sys.stderr))
+        split = load_split(args.dataset, args.split)
+        return run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset)
+
+
+def _worker_nproc(args: argparse.Namespace) -> int:
+    """N for one of torchrun's processes: its ``WORLD_SIZE`` (``--nproc``, if given, must say the same)."""
+    size = int(os.environ["WORLD_SIZE"])
+    if args.nproc not in (1, size):
+        raise ValueError(f"started by torchrun with WORLD_SIZE={size} but --nproc {args.nproc}: they must agree")
+    return size
+
+
+def _run_worker(args: argparse.Namespace, fast: bool) -> dict:
+    """One of torchrun's processes: join the process group, train on this rank's share, leave the group."""
+    with distributed.process_group():
+        return _train_and_report(args, fast)
+
+
+def _prepare_and_launch(args: argparse.Namespace) -> int:
+    """Fetch the data once (not by N processes at once), then start the N processes through torchrun."""
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        load_split(args.dataset, args.split)
+    return launch(args)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.fast:
         os.environ["COURSE_FAST"] = "1"
     fast = args.fast or runtime.is_fast()
-    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    worker = distributed.launched_by_torchrun()       # one of the N processes that launch() starts
     try:
         zoo.get_trainer(args.model)     # an unknown name fails before the data is loaded
-        with quiet:                     # with --json, stdout carries the JSON object only
-            split = load_split(args.dataset, args.split)
-            report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset)
+        check_nproc(args.model, _worker_nproc(args) if worker else args.nproc)
+        if args.nproc > 1 and not worker:
+            return _prepare_and_launch(args)
+        report = _run_worker(args, fast) if worker else _train_and_report(args, fast)
     except ValueError as err:           # DataError is a ValueError too
         print(f"course train: {err}", file=sys.stderr)
         return 2
+    if worker and os.environ["RANK"] != "0":
+        return 0                        # rank 0 alone prints and records
     if not args.no_record:
         record_report(report, args.results)
     printable = {key: value for key, value in report.items() if key != "recommender"}
@@ -168,4 +266,7 @@ def register(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--results", default=None, help="results store file (default: $COURSE_RESULTS or the cache)")
     parser.add_argument("--no-record", action="store_true", help="do not write to the results store")
+    parser.add_argument("--nproc", type=int, default=1,
+                        help="train on N processes with DistributedDataParallel through torchrun (default: 1); "
+                             "N <= GPUs on CUDA, <= CPU cores on CPU; models: " + ", ".join(LOOP_MODELS))
     parser.set_defaults(func=run)
