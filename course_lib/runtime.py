@@ -17,6 +17,7 @@ import os
 import platform
 import random
 import sys
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -89,6 +90,28 @@ def seed_everything(seed: int = 42) -> int:
     return seed
 
 
+@contextmanager
+def bit_reproducible():
+    """Within this block, training with a fixed seed gives the same bits run after run (on a CPU).
+
+    Multithreaded CPU kernels split sums between threads in a varying order, so two runs of the same seed differ
+    in the last bits and the differences grow over training; one thread removes that. On CUDA it also asks
+    PyTorch for deterministic algorithms where they exist (``warn_only``: some kernels have none, and cuBLAS
+    needs ``CUBLAS_WORKSPACE_CONFIG`` set before the first GPU call). Settings are restored on exit.
+    Cost: the single thread (roughly half the speed on two cores).
+    """
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(1)
+    if torch.cuda.is_available():
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
@@ -132,6 +155,18 @@ def repo_root() -> Path | None:
     if project.is_file() and 'name = "llm-seqrec-course"' in project.read_text(encoding="utf-8"):
         return root
     return None
+
+
+def results_dir() -> Path | None:
+    """The checkout's stored benchmark results, ``<checkout>/benchmarks/results/``, else None.
+
+    None when the course was installed without a checkout (a plain ``pip install``): notebooks then skip
+    the cells that show stored runs. Never guessed from the current directory, so it works from
+    ``notebooks/``, from a Colab clone (``/content/llm-seqrec-course``) and under ``course run``.
+    """
+    root = repo_root()
+    folder = root / "benchmarks" / "results" if root else None
+    return folder if folder is not None and folder.is_dir() else None
 
 
 def headline(**metrics: float) -> dict:

@@ -173,6 +173,15 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return summed / counts
 
 
+def tokenize(texts: list[str], encoder: Encoder, max_length: int = 128):
+    """Token ids and attention mask of ``texts`` (padded to the longest), on the encoder's device.
+
+    Returns the tokenizer's ``BatchEncoding``: ``input_ids`` (B, T), ``attention_mask`` (B, T), ...
+    """
+    return encoder.tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
+                             return_tensors="pt").to(encoder.device)
+
+
 @torch.inference_mode()
 def encode(texts: list[str], encoder: Encoder, batch_size: int = 64, normalize: bool = True,
            max_length: int = 128, progress: bool = True) -> np.ndarray:
@@ -189,8 +198,7 @@ def encode(texts: list[str], encoder: Encoder, batch_size: int = 64, normalize: 
     starts = range(0, len(texts), batch_size)
     for start in tqdm(starts, desc="encoding", leave=False, disable=not progress or len(starts) < 2):
         idx = order[start:start + batch_size]
-        batch = encoder.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                  max_length=max_length, return_tensors="pt").to(encoder.device)
+        batch = tokenize([texts[i] for i in idx], encoder, max_length)
         hidden = encoder.model(**batch).last_hidden_state          # (b, T, D)
         pooled = mean_pool(hidden, batch["attention_mask"])        # (b, D)
         if normalize:

@@ -68,3 +68,39 @@ def test_headline_written_only_when_requested(tmp_path, monkeypatch):
     runtime.headline(**{"ndcg@10": 0.5})
     runtime.headline(**{"hr@10": 0.25})
     assert json.loads(target.read_text()) == {"ndcg@10": 0.5, "hr@10": 0.25}
+
+
+def test_results_dir_is_the_checkouts_benchmark_results(monkeypatch, tmp_path):
+    root = runtime.repo_root()
+    assert root is not None, "the tests run from a checkout"
+    assert runtime.results_dir() == root / "benchmarks" / "results"
+    assert (runtime.results_dir() / "sasrec.json").is_file()
+    monkeypatch.setattr(runtime, "repo_root", lambda: None)      # installed without a checkout
+    assert runtime.results_dir() is None
+    monkeypatch.setattr(runtime, "repo_root", lambda: tmp_path)  # a checkout without stored results
+    assert runtime.results_dir() is None
+
+
+def test_bit_reproducible_makes_cpu_training_repeat_exactly_and_restores_settings():
+    import pandas as pd
+    from course_lib.models.sasrec import SASRec, SASRecConfig
+    from course_lib.sequences import NextItemDataset, leave_one_out
+    from course_lib.train import TrainConfig, fit
+
+    rng = np.random.default_rng(0)
+    rows = [(u, int(i), t) for u in range(40) for t, i in enumerate(rng.integers(1, 60, size=30))]
+    split = leave_one_out(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]))
+    data = NextItemDataset(split, max_len=20)
+    threads = torch.get_num_threads()
+
+    def train():
+        torch.manual_seed(0)
+        model = SASRec(SASRecConfig(num_items=split.num_items, max_len=20, hidden_dim=32, num_heads=1))
+        fit(model, data, split, TrainConfig(num_epochs=2, batch_size=16, seed=0, progress=False, max_len=20))
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    with runtime.bit_reproducible():
+        assert torch.get_num_threads() == 1
+        first, second = train(), train()
+    assert torch.equal(first, second)
+    assert torch.get_num_threads() == threads

@@ -73,6 +73,21 @@ def test_encode_keeps_input_order_and_unit_norm(tiny):
         text.encode("one string", tiny)
 
 
+def test_encoder_defaults_to_the_course_device_and_tokenize_follows_it(tiny_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    encoder = text.load_encoder(tiny_dir)                  # no device given: runtime.get_device()
+    batch = text.tokenize(["Toy Story (1995).", "a much longer title of the king"], encoder)
+    assert encoder.device == torch.device("cpu") and batch["input_ids"].device == encoder.device
+    assert batch["attention_mask"].shape == batch["input_ids"].shape and batch["attention_mask"][0, -1] == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_encoding_on_the_gpu_matches_the_cpu(tiny_dir, tiny):
+    texts = text.item_texts(ITEMS)
+    on_gpu = text.encode(texts, text.load_encoder(tiny_dir, device="cuda"))
+    assert np.allclose(on_gpu, text.encode(texts, tiny), atol=1e-4)
+
+
 def test_packaged_encoder_loads_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     encoder = text.load_encoder(device="cpu")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from course_lib.embeddings.recommender import nearest_neighbours, normalise_rows
+from course_lib.embeddings.recommender import as_table, nearest_neighbours, normalise_rows
 
 MAP_GENRES = ("Children's", "Horror", "Documentary", "Sci-Fi", "Romance", "Drama")
 
@@ -39,7 +39,7 @@ def neighbour_table(tables: dict, titles: np.ndarray, query: int, k: int = 8) ->
 def genre_agreement(vectors, genres: list[list[str]], k: int = 10) -> float:
     """Share of each item's ``k`` nearest neighbours that share at least one genre with it, averaged over
     items with a non-zero vector. A quick, label-based check of what an embedding learned."""
-    table = normalise_rows(torch.as_tensor(np.asarray(vectors, dtype=np.float32)))
+    table = normalise_rows(as_table(vectors))
     valid = (table.norm(dim=1) > 0).numpy()
     sims = table @ table.T
     sims.fill_diagonal_(float("-inf"))

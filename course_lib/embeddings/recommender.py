@@ -16,7 +16,10 @@ import numpy as np
 import torch
 
 
-def _as_tensor(vectors) -> torch.Tensor:
+def as_table(vectors) -> torch.Tensor:
+    """An (N+1, D) float32 CPU tensor from a NumPy array or a tensor on any device."""
+    if isinstance(vectors, torch.Tensor):
+        vectors = vectors.detach().cpu()
     table = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
     if table.dim() != 2:
         raise ValueError(f"expected an (N+1, D) embedding table, got shape {tuple(table.shape)}")
@@ -40,7 +43,7 @@ class EmbeddingRecommender:
     def __init__(self, item_emb, decay: float = 0.8, max_len: int | None = None):
         if not 0.0 < decay <= 1.0:
             raise ValueError(f"decay={decay}: expected 0 < decay <= 1")
-        self.item_emb = _as_tensor(item_emb)
+        self.item_emb = as_table(item_emb)
         self.unit = normalise_rows(self.item_emb)
         self.decay = decay
         self.max_len = max_len
@@ -77,7 +80,7 @@ def nearest_neighbours(vectors, query: int, k: int = 10) -> tuple[np.ndarray, np
 
     Returns (ids (k,), similarities (k,)), most similar first.
     """
-    table = normalise_rows(_as_tensor(vectors))
+    table = normalise_rows(as_table(vectors))
     if not 0 <= query < table.shape[0]:
         raise ValueError(f"query={query} outside [0, {table.shape[0]})")
     if float(table[query].norm()) == 0.0:
