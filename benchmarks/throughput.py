@@ -1,51 +1,79 @@
-"""Training throughput of the course SASRec with and without mixed precision (a GPU check).
+"""Training throughput of the course SASRec on the current device: batch size, sequence length, precision, compile.
 
-    python benchmarks/throughput.py --epochs 3 --batch-sizes 128 512
+    python benchmarks/throughput.py                      # writes benchmarks/results/throughput-<device>.json
+    python benchmarks/throughput.py --steps 20 --out /tmp/t.json
 
-Trains a fresh SASRec (course defaults) for a few epochs per (batch size, amp) pair on the current device and
-prints seconds per epoch, training windows per second and peak memory. On a CPU only ``amp=off`` runs.
+Times real optimizer steps (``course_lib.throughput.measure_training``, synchronised) of a fresh SASRec with the
+course defaults on ML-100k training windows and records sequences per second and peak GPU memory for:
+every batch size from 64 doubling until out of memory (or --max-batch), sequence lengths 50/100/200 at batch 256,
+each precision the device really has (fp32; fp16 + GradScaler and bf16 on CUDA, bf16 only at compute capability
+>= 8.0) and torch.compile at batch 256. Notebook 08 reads the JSON. On a CPU only fp32 runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import platform
+from pathlib import Path
 
 import torch
 
-from course_lib import runtime
+from course_lib import runtime, throughput
 from course_lib.data import load_movielens
 from course_lib.models.sasrec import SASRec, SASRecConfig
 from course_lib.models.sasrec_train import DEFAULTS, MODEL_KEYS
 from course_lib.sequences import NextItemDataset, leave_one_out
-from course_lib.train import TrainConfig, fit
+from course_lib.train import BF16_MIN_CAPABILITY
 
-from common import peak_memory_mb  # benchmarks/common.py
+from common import write_json  # benchmarks/common.py
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def precisions(device: torch.device) -> list[str]:
+    """The amp modes this device runs natively: fp32 everywhere, fp16 on CUDA, bf16 from compute capability 8.0."""
+    if device.type != "cuda":
+        return ["off"]
+    native_bf16 = torch.cuda.get_device_capability(device) >= BF16_MIN_CAPABILITY
+    return ["off", "fp16"] + (["bf16"] if native_bf16 else [])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 512])
+    parser.add_argument("--steps", type=int, default=20, help="timed optimizer steps per measurement")
+    parser.add_argument("--max-batch", type=int, default=16384, help="stop the batch-size search here")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file (default: results/throughput-<device>.json)")
     args = parser.parse_args(argv)
     device = runtime.get_device()
     split = leave_one_out(load_movielens("ml-100k").interactions)
-    data = NextItemDataset(split, max_len=DEFAULTS["max_len"], all_windows=True)
-    print(f"device {runtime.device_summary(device)}; {len(data)} training windows per epoch")
-    modes = ("off", "auto") if device.type == "cuda" else ("off",)
-    for batch_size in args.batch_sizes:
-        for amp in modes:
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(device)
-            runtime.seed_everything(0)
-            model = SASRec(SASRecConfig(num_items=split.num_items, **{k: DEFAULTS[k] for k in MODEL_KEYS}))
-            config = TrainConfig(lr=DEFAULTS["lr"], batch_size=batch_size, num_epochs=args.epochs,
-                                 eval_every=args.epochs, patience=1, max_len=DEFAULTS["max_len"], amp=amp,
-                                 progress=False)
-            history = fit(model, data, split, config)
-            per_epoch = min(history["seconds"][1:] or history["seconds"])      # skip the warm-up epoch
-            print(f"batch {batch_size:4d} amp {history['amp']:8s}: {per_epoch:6.2f} s/epoch, "
-                  f"{len(data) / per_epoch:8.0f} windows/s, peak {peak_memory_mb(device):7.0f} MiB, "
-                  f"valid NDCG@10 {history['best_valid']['ndcg@10']:.4f} after {args.epochs} epochs", flush=True)
+
+    def measure(batch_size: int, max_len: int = DEFAULTS["max_len"], amp: str = "off", compile: bool = False):
+        runtime.seed_everything(0)
+        settings = {**{k: DEFAULTS[k] for k in MODEL_KEYS}, "max_len": max_len}
+        model = SASRec(SASRecConfig(num_items=split.num_items, **settings))
+        data = NextItemDataset(split, max_len=max_len, all_windows=True)
+        row = throughput.measure_training(model, data, batch_size, device=device, amp=amp, steps=args.steps,
+                                          compile=compile, lr=DEFAULTS["lr"])
+        row["max_len"] = max_len
+        print(row, flush=True)
+        return row
+
+    batch_rows, why = throughput.largest_batch(measure, start=64, cap=args.max_batch)
+    print(why, flush=True)
+    length_rows = [measure(256, max_len) for max_len in (50, 100, 200)]
+    amp_rows = [measure(batch, amp=amp) for batch in (128, 1024) for amp in precisions(device)]
+    compile_rows = []
+    for compiled in (False, True):
+        try:
+            compile_rows.append(measure(256, compile=compiled))
+        except Exception as error:          # a platform without a working compiler: record it, go on
+            compile_rows.append({"compiled": compiled, "error": f"{type(error).__name__}: {error}"[:300]})
+    report = {"device": runtime.device_summary(device), "torch": torch.__version__, "python": platform.python_version(),
+              "steps": args.steps, "model": {k: DEFAULTS[k] for k in MODEL_KEYS},
+              "batch_sizes": batch_rows, "batch_search": why, "lengths": length_rows, "precision": amp_rows,
+              "compile": compile_rows, "command": "python benchmarks/throughput.py"}
+    name = "cpu" if device.type != "cuda" else torch.cuda.get_device_name(device).split()[-1].lower()
+    write_json(report, args.out or RESULTS / f"throughput-{name}.json")
     return 0
 
 
