@@ -90,6 +90,13 @@ REGISTRY: dict[str, DatasetInfo] = {
         description="MovieLens 1M: 1,000,209 ratings by 6,040 users on 3,706 movies (GPU notebooks; "
                     "official route only).",
         gpu_only=True),
+    "ml-25m": DatasetInfo(
+        name="ml-25m", filename="ml-25m.zip", md5="6b51fb2759a8657d3bfcbfc42b592ada", sha256=None,
+        approx_mb=262.0, members=("ml-25m/ratings.csv", "ml-25m/movies.csv"),
+        licence=MOVIELENS_LICENCE, citation=MOVIELENS_CITATION,
+        description="MovieLens 25M: 25,000,095 ratings by 162,541 users on 62,423 movies, 1995-2019 (read "
+                    "lazily with polars: course_lib.data.large; official route only, online).",
+        gpu_only=True),
 }
 
 _ANNOUNCED: set[str] = set()
