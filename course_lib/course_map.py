@@ -42,6 +42,8 @@ COURSE_MAP = [
            "the cloze objective, BERT4Rec on BertModel", "helps"),
     Lesson("07", "llm_item_embeddings", "Language-model item representations",
            "pretrained text encoders for items, fusion, long tail and cold start", "helps"),
+    Lesson("08", "gpu_training", "Training on a GPU, and scaling out",
+           "honest GPU timing, throughput and memory, precision by device, resumable runs, DDP with torchrun", "yes"),
 ]
 
 PIPELINE = [
@@ -51,6 +53,7 @@ PIPELINE = [
     ("Item embeddings\nWord2Vec · GloVe", "03–04"),
     ("Sequence models\nSASRec · BERT4Rec", "05–06"),
     ("Pretrained-LM\nitem text", "07"),
+    ("GPU training\n& scaling out", "08"),
     ("Recommend,\nevaluate, tune", "02–07"),
 ]
 
@@ -70,7 +73,7 @@ def draw_pipeline(ax=None):
     from matplotlib.patches import FancyBboxPatch
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(14, 2.4))
+        _, ax = plt.subplots(figsize=(16.5, 2.4))
     width, gap = 2.0, 0.45
     colors = plt.get_cmap("Blues")([0.12 + 0.06 * i for i in range(len(PIPELINE))])
     for i, ((label, notebooks), color) in enumerate(zip(PIPELINE, colors)):
