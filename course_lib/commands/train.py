@@ -41,6 +41,8 @@ SPLITS = {"course": "the course's split (equal timestamps ordered by item id)",
 RECBOLE_SPLIT = " (RecBole's split)"
 # The models whose recipe trains with course_lib.train.fit, the loop that runs data parallel (--nproc N).
 LOOP_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "sasrec-text", "sasrec-fusion")
+# The models --save can bundle (course_lib.bundle: SASRec and BERT4Rec architectures).
+SAVABLE_MODELS = ("sasrec", "sasrec-bce", "bert4rec")
 # What torchrun starts in each process: the course CLI (tests point it at a script that loads tiny data).
 WORKER_ENTRY: tuple[str, ...] = ("-m", "course_lib")
 
@@ -177,7 +179,7 @@ def worker_arguments(args: argparse.Namespace) -> list[str]:
     argv = ["train", args.model, "--dataset", args.dataset, "--split", args.split, "--seed", str(args.seed)]
     flags = {"--fast": args.fast, "--json": args.json, "--no-record": args.no_record}
     argv += [flag for flag, on in flags.items() if on]
-    return argv + (["--results", args.results] if args.results else [])
+    return argv + (["--results", args.results] if args.results else []) + (["--save", args.save] if args.save else [])
 
 
 def torchrun_command(args: argparse.Namespace) -> list[str]:
@@ -205,7 +207,23 @@ def _train_and_report(args: argparse.Namespace, fast: bool) -> dict:
         elif args.json:              # with --json, stdout carries the JSON object only
             stack.enter_context(contextlib.redirect_stdout(sys.stderr))
         split = load_split(args.dataset, args.split)
-        return run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset)
+        report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset)
+        if args.save and distributed.is_main():
+            save_report(report, split, args.save)
+        return report
+
+
+def save_report(report: dict, split: SplitData, folder: str) -> None:
+    """``--save DIR``: the trained model as a bundle (``course_lib.bundle``), ready for ``course recommend DIR``."""
+    from course_lib.bundle import save_bundle
+    from course_lib.data import load_movielens
+
+    metrics = {key: report[key] for key in ("valid", "test", "test_history_kept")}
+    path = save_bundle(folder, report["recommender"], split, load_movielens(report["dataset"]).items,
+                       name=report["model"], dataset=report["dataset"], params=report.get("params"),
+                       metrics={**metrics, "seed": report["seed"], "fast": report["fast"],
+                                "command": command_line(report)})
+    print(f"saved the model to {path}: course recommend {path} --history TITLE ...")
 
 
 def _worker_nproc(args: argparse.Namespace) -> int:
@@ -236,6 +254,9 @@ def run(args: argparse.Namespace) -> int:
     worker = distributed.launched_by_torchrun()       # one of the N processes that launch() starts
     try:
         zoo.get_trainer(args.model)     # an unknown name fails before the data is loaded
+        if args.save and args.model not in SAVABLE_MODELS:
+            raise ValueError(f"--save: {args.model!r} cannot be saved yet; models with bundles: "
+                             f"{', '.join(SAVABLE_MODELS)}")
         check_nproc(args.model, _worker_nproc(args) if worker else args.nproc)
         if args.nproc > 1 and not worker:
             return _prepare_and_launch(args)
@@ -266,6 +287,9 @@ def register(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--results", default=None, help="results store file (default: $COURSE_RESULTS or the cache)")
     parser.add_argument("--no-record", action="store_true", help="do not write to the results store")
+    parser.add_argument("--save", metavar="DIR", default=None,
+                        help="save the trained model as a bundle in DIR (sasrec, sasrec-bce, bert4rec), "
+                             "for `course recommend DIR`")
     parser.add_argument("--nproc", type=int, default=1,
                         help="train on N processes with DistributedDataParallel through torchrun (default: 1); "
                              "N <= GPUs on CUDA, <= CPU cores on CPU; models: " + ", ".join(LOOP_MODELS))
