@@ -1,4 +1,4 @@
-"""Notebook hygiene (the anatomy in STYLE.md) and the notebook test harness itself.
+"""Notebook hygiene (the anatomy every course notebook follows) and the notebook test harness itself.
 
 nbval executes every notebook (pytest collects notebooks/*.ipynb, see pyproject.toml); these tests check
 what a reader sees in the committed files, without running them.
