@@ -1,0 +1,101 @@
+"""Every number in the README's results tables comes from a committed file under benchmarks/results/.
+
+Each README row is parsed and compared, to the digits it shows, with the file its command wrote: a rerun that
+changes a file without updating the README (or an edited README number) fails here.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def row(label: str) -> list[str]:
+    """The cells of the README table row whose first cell starts with ``label``."""
+    for line in README.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0].startswith(label):
+            return cells[1:]
+    raise AssertionError(f"no README table row starts with {label!r}")
+
+
+def numbers(cell: str) -> list[float]:
+    return [float(x) for x in re.findall(r"\d+\.\d+|\d+", cell)]
+
+
+def load(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text())
+
+
+def shown(value: float, cell_value: float, digits: int = 4) -> bool:
+    return round(value, digits) == pytest.approx(cell_value, abs=10 ** -digits / 2)
+
+
+BASELINES = {"Random": "random", "Most popular": "pop", "Markov chain": "markov", "Item-KNN": "itemknn",
+             "item2vec": "item2vec", "GloVe": "glove"}
+
+
+@pytest.mark.parametrize("label", list(BASELINES))
+def test_baseline_rows_match_baselines_json(label):
+    report = load("baselines.json")
+    assert not report["fast"] and report["split"] == "course"
+    result = next(r for r in report["rows"] if r["model"] == BASELINES[label])
+    hr, ndcg, kept = (numbers(c)[0] for c in row(label)[:3])
+    expected = (result["test"]["hr@10"], result["test"]["ndcg@10"], result["test_history_kept"]["ndcg@10"])
+    assert all(shown(e, v) for e, v in zip(expected, (hr, ndcg, kept))), (label, expected, (hr, ndcg, kept))
+
+
+@pytest.mark.parametrize("label, file", [("SASRec, full CE", "sasrec.json"), ("BERT4Rec (mean", "bert4rec.json")])
+def test_neural_rows_match_their_benchmark_files(label, file):
+    summary = load(file)["summary"]
+    cells = row(label)
+    for cell, key in zip(cells[:3], ("test_removed_hr@10", "test_removed_ndcg@10", "test_kept_ndcg@10")):
+        mean, std = numbers(cell)
+        assert shown(summary[key]["mean"], mean) and shown(summary[key]["std"], std), (label, key, cell)
+
+
+@pytest.mark.parametrize("label, file", [("Course SASRec", "sasrec-recbole-split.json"),
+                                         ("Course BERT4Rec", "bert4rec-recbole-split.json")])
+def test_recbole_split_rows_match_their_benchmark_files(label, file):
+    report = load(file)
+    assert report["split"] == "recbole"
+    for cell, key in zip(row(label)[:2], ("test_kept_ndcg@10", "test_kept_hr@10")):
+        mean, std = numbers(cell)
+        assert shown(report["summary"][key]["mean"], mean) and shown(report["summary"][key]["std"], std), (label, key)
+
+
+TEXT_ROWS = {"ID-only SASRec": "sasrec", "frozen text + projection": "sasrec-text",
+             "text-initialised IDs": "sasrec-textinit", "ID + text fusion": "sasrec-fusion"}
+
+
+@pytest.mark.parametrize("label", list(TEXT_ROWS))
+def test_text_variant_rows_match_text_variants_json(label):
+    runs = pd.DataFrame(load("text-variants.json")["runs"])
+    mine = runs[runs.variant == TEXT_ROWS[label]]
+    assert len(mine) == 3
+    valid, (test, test_sd), hr, (head, tail) = (numbers(c) if i in (1, 3) else numbers(c)[0]
+                                               for i, c in enumerate(row(label)[:4]))
+    expected = [(mine["valid_ndcg@10"].mean(), valid), (mine["ndcg@10_all"].mean(), test),
+                (mine["ndcg@10_all"].std(), test_sd), (mine["hr@10_all"].mean(), hr),
+                (mine["ndcg@10_head"].mean(), head), (mine["ndcg@10_tail"].mean(), tail)]
+    assert all(shown(e, v) for e, v in expected), (label, expected)
+
+
+COLD_ROWS = {"text zero-shot |": "text-zeroshot", "ID-only SASRec |": "sasrec", "frozen text + projection |":
+             "sasrec-text", "… trained with never-seen": "sasrec-text-masked", "ID + text fusion |": "sasrec-fusion",
+             "… with `mask_unseen=True`": "sasrec-fusion-masked"}
+
+
+@pytest.mark.parametrize("label", list(COLD_ROWS))
+def test_cold_start_rows_match_text_variants_json(label):
+    cold = {r["model"]: r for r in load("text-variants.json")["cold_start"]}[COLD_ROWS[label]]
+    lines = [line for line in README.split("HR@10 on cold / warm targets:")[1].splitlines()
+             if line.startswith("| " + label.removesuffix(" |").strip())]
+    cells = [c.strip() for c in lines[0].strip().strip("|").split("|")][1:]
+    assert shown(cold["hr@10_cold"], float(cells[0]), 3) and shown(cold["hr@10_warm"], float(cells[1]), 3), label
