@@ -33,7 +33,9 @@ def test_dataframe_and_parquet_give_the_same_frame(tmp_path):
 
 def test_bad_rows_are_dropped_and_counted(tmp_path):
     text = "user_id,item_id,timestamp\n1,10,100\nabc,11,200\n2,,300\n3,12,yesterday\n4,13.5,400\n5,14,500\n"
-    frame, report = load_interactions(write(tmp_path, text))
+    with pytest.warns(UserWarning, match=r"dropped 4 of 6 rows \(invalid user_id: 1, missing item_id: 1, "
+                                          r"invalid item_id: 1, invalid timestamp: 1\)"):
+        frame, report = load_interactions(write(tmp_path, text))
     assert frame["user_id"].tolist() == [1, 5]
     assert report.dropped_by_reason() == {"invalid user_id": 1, "missing item_id": 1, "invalid item_id": 1,
                                           "invalid timestamp": 1}

@@ -22,6 +22,7 @@ Ids must be integers unless ``encode_ids=True``, which maps text ids (``"sku-17"
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,10 @@ def load_interactions(source, user_col: str = "user_id", item_col: str = "item_i
     if strict and bad.any():
         raise DataError(f"{name}: {int(bad.sum())} unusable rows: "
                         + ", ".join(f"{k}: {v}" for k, v in reasons.items() if v))
+    if bad.any():                     # say it now, not only in the report: a silent drop is how data goes missing
+        counts = ", ".join(f"{k}: {v}" for k, v in reasons.items() if v)
+        warnings.warn(f"{name}: dropped {int(bad.sum())} of {len(raw)} rows ({counts}); the report lists them, "
+                      "strict=True stops instead", UserWarning, stacklevel=2)
     frame = pd.DataFrame(columns)[~bad]
     frame = frame.astype({c: "int64" for c in ("user_id", "item_id", "timestamp")}).reset_index(drop=True)
     if "rating" in frame and (frame["rating"] == frame["rating"].round()).all():
