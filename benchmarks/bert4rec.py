@@ -29,7 +29,8 @@ from course_lib.commands.train import load_split
 from course_lib.metrics import evaluate
 from course_lib.models.bert4rec_train import FAST_OVERRIDES, train_bert4rec
 
-from common import add_split_argument, peak_memory_mb, results_path, summarize_runs, write_json  # benchmarks/common.py
+from common import (add_deterministic_argument, add_split_argument, peak_memory_mb,  # benchmarks/common.py
+                    reproducible, results_path, summarize_runs, write_json)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPORTED = ("test_kept_ndcg@10", "test_kept_hr@10", "test_removed_ndcg@10", "test_removed_hr@10",
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--fast", action="store_true", help="tiny budget (smoke test)")
+    add_deterministic_argument(parser)
     add_split_argument(parser)
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, help="join these JSON reports instead")
@@ -99,13 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/bert4rec.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     rows = []
     for seed in args.seeds:
-        rows.append(run_seed(split, seed, args.fast, device))
+        with reproducible(args):
+            rows.append(run_seed(split, seed, args.fast, device))
         r = rows[-1]
         print(f"seed {seed}: {r['epochs']} epochs (best {r['epochs_to_best']} after {r['seconds_to_best']:.0f} s), "
               f"{r['seconds_per_epoch']:.2f} s/epoch, peak {r['peak_memory_mb']:.0f} MiB | test NDCG@10 kept "
               f"{r['test_kept_ndcg@10']:.4f} removed {r['test_removed_ndcg@10']:.4f}", flush=True)
         write_json({"model": "bert4rec", "dataset": "ml-100k", "split": args.split,
-                    "device": runtime.device_summary(device), "fast": args.fast, "command": command.strip(),
+                    "device": runtime.device_summary(device), "fast": args.fast, "deterministic": args.deterministic,
+                    "command": command.strip(),
                     "runs": rows, "summary": summarize_runs(rows)}, out)   # after every seed
     print_summary(rows)
     print("wrote", out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out)

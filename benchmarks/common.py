@@ -54,3 +54,17 @@ def recipe(model_name: str):
         from course_lib.models import bert4rec_train as module
         return module.train_bert4rec, module.DEFAULTS, module.FAST_OVERRIDES
     raise ValueError(f"model_name={model_name!r}: expected 'sasrec' or 'bert4rec'")
+
+
+def add_deterministic_argument(parser) -> None:
+    """``--deterministic``: bit-reproducible CPU training (``runtime.bit_reproducible``: one thread, slower)."""
+    parser.add_argument("--deterministic", action="store_true",
+                        help="bit-reproducible CPU training (one thread): two runs of a seed give the same numbers")
+
+
+def reproducible(args):
+    """The context a benchmark trains in: ``runtime.bit_reproducible()`` with --deterministic, else nothing."""
+    import contextlib
+
+    from course_lib import runtime
+    return runtime.bit_reproducible() if getattr(args, "deterministic", False) else contextlib.nullcontext()

@@ -26,7 +26,8 @@ from course_lib.commands.train import load_split
 from course_lib.metrics import evaluate
 from course_lib.models.sasrec_train import FAST_OVERRIDES, train_sasrec
 
-from common import add_split_argument, peak_memory_mb, results_path, summarize_runs, write_json  # benchmarks/common.py
+from common import (add_deterministic_argument, add_split_argument, peak_memory_mb,  # benchmarks/common.py
+                    reproducible, results_path, summarize_runs, write_json)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPORTED = ("test_kept_ndcg@10", "test_kept_hr@10", "test_removed_ndcg@10", "test_removed_hr@10",
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loss", choices=("ce", "bce"), default="ce")
     add_split_argument(parser)
     parser.add_argument("--fast", action="store_true", help="tiny budget (smoke test)")
+    add_deterministic_argument(parser)
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     parser.add_argument("--append", action="store_true", help="keep the other seeds already in --out")
     args = parser.parse_args(argv)
@@ -72,16 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{name} on ml-100k, device {runtime.device_summary(device)}, torch threads {torch.get_num_threads()}")
     rows = previous_runs(out, args) if args.append else []
     for seed in args.seeds:
-        rows.append(run_seed(split, seed, args.loss, args.fast, device))
+        with reproducible(args):
+            rows.append(run_seed(split, seed, args.loss, args.fast, device))
         r = rows[-1]
         print(f"seed {seed}: {r['epochs']} epochs (best {r['epochs_to_best']} after {r['seconds_to_best']:.0f} s), "
               f"{r['seconds_per_epoch']:.2f} s/epoch, peak {r['peak_memory_mb']:.0f} MiB | test NDCG@10 kept "
               f"{r['test_kept_ndcg@10']:.4f} removed {r['test_removed_ndcg@10']:.4f}", flush=True)
         seeds = " ".join(str(r["seed"]) for r in rows)    # one command that reproduces every row
         command = (f"python benchmarks/sasrec.py --seeds {seeds}" + (" --loss bce" if args.loss == "bce" else "")
-                   + (" --split recbole" if args.split == "recbole" else "") + (" --fast" if args.fast else ""))
+                   + (" --split recbole" if args.split == "recbole" else "") + (" --fast" if args.fast else "")
+                   + (" --deterministic" if args.deterministic else ""))
         write_json({"model": name, "dataset": "ml-100k", "split": args.split, "device": runtime.device_summary(device),
-                    "fast": args.fast, "command": command, "runs": rows, "summary": summarize_runs(rows)},
+                    "fast": args.fast, "deterministic": args.deterministic, "command": command, "runs": rows, "summary": summarize_runs(rows)},
                    out)                                   # after every seed: an interrupted run keeps its seeds
     summary = summarize_runs(rows)
     for key in REPORTED:

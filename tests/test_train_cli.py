@@ -116,3 +116,13 @@ def test_fast_rows_never_replace_or_join_full_mode_rows(tmp_path, monkeypatch):
     assert "old" in results.leaderboard(store, fast=False).index
     results.record("old", "ml-100k", {"ndcg@10": 0.31}, seed=0, path=store)              # replaces it
     assert [r["ndcg@10"] for r in results.load_results(store) if r["model"] == "old"] == [0.31]
+
+
+def test_deterministic_switch_repeats_a_neural_run_exactly(tiny_split, monkeypatch, capsys):
+    monkeypatch.setattr(train, "load_split", lambda dataset, split="course": tiny_split)
+    runs = []
+    for _ in range(2):
+        assert cli.main(["train", "sasrec", "--fast", "--deterministic", "--json", "--no-record", "--seed", "0"]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    assert runs[0]["deterministic"] and runs[0]["test"] == runs[1]["test"] and runs[0]["valid"] == runs[1]["valid"]
+    assert train.command_line(runs[0]).endswith("--fast --deterministic --json")

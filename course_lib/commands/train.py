@@ -104,8 +104,9 @@ def command_line(report: dict) -> str:
     fast = " --fast" if report["fast"] else ""
     split = " --split recbole" if report.get("split") == "recbole" else ""
     nproc = f" --nproc {report['nproc']}" if report.get("nproc", 1) > 1 else ""
+    exact = " --deterministic" if report.get("deterministic") else ""
     return (f"course train {report['model']} --dataset {report['dataset']}{split} --seed {report['seed']}"
-            f"{fast}{nproc} --json")
+            f"{fast}{nproc}{exact} --json")
 
 
 def record_report(report: dict, path=None) -> None:
@@ -177,7 +178,8 @@ def worker_arguments(args: argparse.Namespace) -> list[str]:
     an abbreviation of its ``--nproc-per-node``.
     """
     argv = ["train", args.model, "--dataset", args.dataset, "--split", args.split, "--seed", str(args.seed)]
-    flags = {"--fast": args.fast, "--json": args.json, "--no-record": args.no_record}
+    flags = {"--fast": args.fast, "--json": args.json, "--no-record": args.no_record,
+             "--deterministic": args.deterministic}
     argv += [flag for flag, on in flags.items() if on]
     return argv + (["--results", args.results] if args.results else []) + (["--save", args.save] if args.save else [])
 
@@ -207,7 +209,10 @@ def _train_and_report(args: argparse.Namespace, fast: bool) -> dict:
         elif args.json:              # with --json, stdout carries the JSON object only
             stack.enter_context(contextlib.redirect_stdout(sys.stderr))
         split = load_split(args.dataset, args.split)
+        if args.deterministic:       # one CPU thread: the same bits run after run (runtime.bit_reproducible)
+            stack.enter_context(runtime.bit_reproducible())
         report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset)
+        report["deterministic"] = bool(args.deterministic)
         if args.save and distributed.is_main():
             save_report(report, split, args.save)
         return report
@@ -287,6 +292,8 @@ def register(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--results", default=None, help="results store file (default: $COURSE_RESULTS or the cache)")
     parser.add_argument("--no-record", action="store_true", help="do not write to the results store")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="bit-reproducible training on a CPU (one thread: slower); two runs of a seed then agree")
     parser.add_argument("--save", metavar="DIR", default=None,
                         help="save the trained model as a bundle in DIR (sasrec, sasrec-bce, bert4rec), "
                              "for `course recommend DIR`")
