@@ -99,3 +99,13 @@ def test_cold_start_rows_match_text_variants_json(label):
              if line.startswith("| " + label.removesuffix(" |").strip())]
     cells = [c.strip() for c in lines[0].strip().strip("|").split("|")][1:]
     assert shown(cold["hr@10_cold"], float(cells[0]), 3) and shown(cold["hr@10_warm"], float(cells[1]), 3), label
+
+
+def test_determinism_numbers_match_determinism_json():
+    report = load("determinism-sasrec.json")
+    default, exact = ([r["test"]["ndcg@10"] for r in report["runs"] if r["deterministic"] is d] for d in (False, True))
+    text = README.split("**Bit-reproducible runs:**")[1].split("\n- ")[0]
+    first, second = (float(x) for x in re.search(r"test NDCG@10 (\d\.\d+) and (\d\.\d+)", text).groups())
+    assert shown(default[0], first) and shown(default[1], second)
+    assert report["identical_deterministic"] and shown(exact[0], float(re.search(r"\((\d\.\d+) twice\)", text)[1]))
+    assert shown(report["cost"], float(re.search(r"at (\d\.\d+)× the time", text)[1]), 2)
