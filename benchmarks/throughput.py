@@ -23,19 +23,10 @@ from course_lib.data import load_movielens
 from course_lib.models.sasrec import SASRec, SASRecConfig
 from course_lib.models.sasrec_train import DEFAULTS, MODEL_KEYS
 from course_lib.sequences import NextItemDataset, leave_one_out
-from course_lib.train import BF16_MIN_CAPABILITY
 
 from common import write_json  # benchmarks/common.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def precisions(device: torch.device) -> list[str]:
-    """The amp modes this device runs natively: fp32 everywhere, fp16 on CUDA, bf16 from compute capability 8.0."""
-    if device.type != "cuda":
-        return ["off"]
-    native_bf16 = torch.cuda.get_device_capability(device) >= BF16_MIN_CAPABILITY
-    return ["off", "fp16"] + (["bf16"] if native_bf16 else [])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     batch_rows, why = throughput.largest_batch(measure, start=64, cap=args.max_batch)
     print(why, flush=True)
     length_rows = [measure(256, max_len) for max_len in (50, 100, 200)]
-    amp_rows = [measure(batch, amp=amp) for batch in (128, 1024) for amp in precisions(device)]
+    amp_rows = [measure(batch, amp=amp) for batch in (128, 1024) for amp in throughput.native_precisions(device)]
     compile_rows = []
     for compiled in (False, True):
         try:

@@ -86,11 +86,9 @@ def recommend(bundle, history, k: int = 10, reasons: int = 2) -> pd.DataFrame:
     if not items:
         raise TitleError("the history is empty: give at least one title or item id")
     seq = np.array(items, dtype=np.int64)
-    scores = _scores(bundle.model, [seq])[0]                                    # (N+1,)
-    scores[0] = float("-inf")
-    scores[torch.as_tensor(seq)] = float("-inf")                                # never recommend the history
-    order = sorted(range(1, len(scores)), key=lambda i: (-float(scores[i]), i))[:k]   # ties: lower item id first
-    order = [i for i in order if torch.isfinite(scores[i])]
+    scores, top = _top_k(bundle.model, [seq], k)                                # (1, N+1), (1, k)
+    scores = scores[0]
+    order = [int(i) for i in top[0] if np.isfinite(scores[i])]
     drops = _occlusion(bundle.model, seq, order) if reasons and len(seq) > 1 else None
     rows = []
     for rank, item in enumerate(order, start=1):
@@ -124,11 +122,18 @@ def recommend_all(bundle, split, k: int = 10, part: str = "test", batch_size: in
     out = np.empty((len(histories), k), dtype=np.int64)
     for start in range(0, len(histories), batch_size):
         rows = histories[start:start + batch_size]
-        scores = _scores(bundle.model, rows)                                    # (B, N+1)
-        scores[:, 0] = float("-inf")
-        for r, seen in enumerate(rows):
-            scores[r, torch.as_tensor(np.asarray(seen, dtype=np.int64))] = float("-inf")
-        # stable top-k: by score, then lower item id (argsort of -score is stable over the id order)
-        top = np.argsort(-scores.numpy(), axis=1, kind="stable")[:, :k]
-        out[start:start + len(rows)] = bundle.item_ids[top]
+        out[start:start + len(rows)] = bundle.item_ids[_top_k(bundle.model, rows, k)[1]]
     return out
+
+
+def _top_k(model, histories: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B, N+1) scores with padding and each history's items at -inf, and (B, k) internal ids of the best.
+
+    Ties go to the lower item id (a stable sort of the negated scores keeps the id order).
+    """
+    scores = _scores(model, histories)                                          # (B, N+1)
+    scores[:, 0] = float("-inf")
+    for row, seen in enumerate(histories):
+        scores[row, torch.as_tensor(np.asarray(seen, dtype=np.int64))] = float("-inf")   # never the history
+    scores = scores.numpy()
+    return scores, np.argsort(-scores, axis=1, kind="stable")[:, :k]

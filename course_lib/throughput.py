@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from contextlib import nullcontext
 from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from course_lib.train import amp_dtype, make_optimizer, model_width, to_device, TrainConfig
+from course_lib.train import (BF16_MIN_CAPABILITY, TrainConfig, amp_dtype, autocast, make_optimizer, model_width,
+                              optimizer_step, to_device)
 
 
 def synchronize(device: torch.device) -> None:
@@ -39,6 +39,15 @@ def peak_memory_mib(device: torch.device) -> float | None:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return None
+
+
+def native_precisions(device: torch.device) -> list[str]:
+    """The ``amp`` modes ``device`` computes natively: "off" (fp32) everywhere, "fp16" on CUDA, "bf16" from
+    compute capability 8.0 (``BF16_MIN_CAPABILITY``; a T4 only emulates it)."""
+    if device.type != "cuda":
+        return ["off"]
+    native_bf16 = tuple(torch.cuda.get_device_capability(device)) >= BF16_MIN_CAPABILITY
+    return ["off", "fp16"] + (["bf16"] if native_bf16 else [])
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -94,12 +103,9 @@ def measure_training(model: torch.nn.Module, dataset: Dataset, batch_size: int, 
     batches = [to_device(b, device) for b in _batches(dataset, batch_size, min(steps + warmup, 4))]  # reused in turn
 
     def step(i: int) -> None:
-        with torch.autocast(device.type, dtype=dtype) if dtype else nullcontext():
+        with autocast(device, dtype):
             loss = loss_fn(batches[i % len(batches)])
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        optimizer_step(model, loss, optimizer, scaler, grad_clip=None)
 
     for i in range(warmup):
         step(i)

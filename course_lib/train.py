@@ -242,12 +242,28 @@ def _default_evaluate():
     return evaluate
 
 
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """``torch.autocast`` to ``dtype`` on ``device``, or nothing when ``dtype`` is None (plain fp32)."""
+    return torch.autocast(device.type, dtype=dtype) if dtype else nullcontext()
+
+
+def optimizer_step(model: torch.nn.Module, loss: torch.Tensor, optimizer, scaler, grad_clip: float | None) -> None:
+    """Backpropagate ``loss`` (scaled for fp16), clip the gradient norm, step the optimizer and the scaler."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if grad_clip is not None:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+
+
 def _step_loss(model, ddp, batch, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
     """(the loss to backpropagate, the mean loss of the global batch) of one step; ``ddp`` None = one process."""
     if ddp is not None:
         batch, terms = distributed.shard_batch(batch)        # this rank's rows of the global batch
     batch = to_device(batch, device)
-    with torch.autocast(device.type, dtype=dtype) if dtype else nullcontext():
+    with autocast(device, dtype):
         loss = model.loss(batch) if ddp is None else ddp(batch)
     if ddp is None:
         return loss, loss.detach()
@@ -264,13 +280,7 @@ def _train_one_epoch(model, loader, optimizer, scheduler, scaler, dtype, device,
         if not torch.isfinite(mean):                          # the same on every rank: all stop together
             raise FloatingPointError(f"training loss is {mean.item()} at step {step} of epoch {epoch}; "
                                      "lower lr or set grad_clip")
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if config.grad_clip is not None:
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
+        optimizer_step(model, loss, optimizer, scaler, config.grad_clip)
         scheduler.step()
         total, count = total + mean.item(), count + 1
     return total / max(1, count)

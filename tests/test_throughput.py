@@ -75,3 +75,10 @@ def test_measure_training_on_cuda_counts_peak_memory(tiny):
     split, data = tiny
     row = throughput.measure_training(fresh_model(split), data, batch_size=16, device="cuda", amp="fp16", steps=2)
     assert row["amp"] == "float16" and row["peak_memory_mib"] > 0
+
+
+def test_native_precisions_follow_the_compute_capability(monkeypatch):
+    assert throughput.native_precisions(torch.device("cpu")) == ["off"]
+    for capability, expected in [((7, 5), ["off", "fp16"]), ((9, 0), ["off", "fp16", "bf16"])]:
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None, c=capability: c)
+        assert throughput.native_precisions(torch.device("cuda")) == expected
