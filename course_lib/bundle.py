@@ -148,3 +148,14 @@ def load_bundle(folder, device=None) -> Bundle:
     item_ids = np.array([-1] + meta["item_ids"], dtype=np.int64)
     titles = np.array([""] + meta["titles"], dtype=object)
     return Bundle(model=model, item_ids=item_ids, titles=titles, meta=meta)
+
+
+def in_memory(model, split, items: pd.DataFrame, *, name: str, dataset: str = "ml-100k") -> Bundle:
+    """A trained model (any recommender with ``scores(seqs)``) as an unsaved Bundle, for ``recommend`` & co."""
+    titles = dict(zip(items["item_id"], items["title"]))
+    item_ids = np.asarray(split.item_ids, dtype=np.int64).copy()
+    item_ids[0] = -1
+    names = np.array([""] + [str(titles.get(int(i), "")) for i in split.item_ids[1:]], dtype=object)
+    return Bundle(model=model, item_ids=item_ids, titles=names,
+                  meta={"model": name, "class": type(model).__name__, "dataset": dataset,
+                        "tie_break": split.tie_break})

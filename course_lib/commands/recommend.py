@@ -2,7 +2,7 @@
 
 Loads a model saved with ``course train MODEL --save BUNDLE`` and recommends for a history typed as titles
 (case-insensitive, year optional) or raw item ids, oldest first. Each recommendation names the history items
-behind it (``course_lib.recommend``). An unknown or ambiguous title, or a damaged bundle, exits with status 2
+behind it (``course_lib.explain``: occlusion by default, ``--explain attention`` for the attention weights). An unknown or ambiguous title, or a damaged bundle, exits with status 2
 and one line saying why.
 
     course recommend models/sasrec --history "Star Wars (1977)" "Fargo" -k 5
@@ -22,12 +22,13 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         bundle = load_bundle(args.bundle)
-        table = recommend(bundle, args.history, k=args.k)
+        table = recommend(bundle, args.history, k=args.k, explain=args.explain)
     except (BundleError, TitleError, ValueError) as err:
         print(f"course recommend: {err}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"model": bundle.name, "history": args.history, "recommendations": table.to_dict("records")}))
+        print(json.dumps({"model": bundle.name, "history": args.history, "explain": args.explain or "occlusion",
+                          "recommendations": table.to_dict("records")}))
         return 0
     print(f"{bundle.name} ({bundle.meta.get('dataset', '?')}), top {len(table)} after {len(args.history)} item(s):")
     for row in table.itertuples():
@@ -43,5 +44,8 @@ def register(subparsers) -> None:
     parser.add_argument("bundle", help="folder written by `course train MODEL --save DIR`")
     parser.add_argument("--history", nargs="+", required=True, help="titles or item ids, oldest first")
     parser.add_argument("-k", type=int, default=10, help="how many recommendations (default: 10)")
+    parser.add_argument("--explain", choices=("occlusion", "attention"), default=None,
+                        help="how the reasons are found: occlusion (default; each history item's effect on each "
+                             "recommended item) or attention (the last layer's weights, the same for every item)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)

@@ -71,8 +71,9 @@ def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = Fa
 
     Keys: model, dataset, split (``split_label``), seed, fast, nproc (processes: ``distributed.world_size()``),
     valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test hr@10 / ndcg@10), epochs,
-    seconds_per_epoch, total_seconds, params (if the recipe reports them), and ``recommender``, the fitted model
-    (left out of the JSON that ``course train --json`` prints). Under a process group every process trains and
+    seconds_per_epoch, total_seconds, params (if the recipe reports them), and, left out of the JSON that
+    ``course train --json`` prints, ``recommender`` (the fitted model) and ``test_ranks`` ((U,) full-ranking rank
+    of each user's test target, history removed: what bootstrap intervals and paired comparisons need). Under a process group every process trains and
     evaluates (each on its share) and gets the same report.
     """
     trainer = zoo.get_trainer(name)
@@ -95,7 +96,7 @@ def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = Fa
               "seconds_per_epoch": result["seconds_per_epoch"], "total_seconds": result["total_seconds"]}
     if "params" in result:
         report["params"] = result["params"]
-    report["recommender"] = model
+    report["recommender"], report["test_ranks"] = model, ranks
     return report
 
 
@@ -273,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
         return 0                        # rank 0 alone prints and records
     if not args.no_record:
         record_report(report, args.results)
-    printable = {key: value for key, value in report.items() if key != "recommender"}
+    printable = {key: value for key, value in report.items() if key not in ("recommender", "test_ranks")}
     print(json.dumps(printable, default=_json_default) if args.json else format_table(report))
     return 0
 
