@@ -109,3 +109,38 @@ def test_determinism_numbers_match_determinism_json():
     assert shown(default[0], first) and shown(default[1], second)
     assert report["identical_deterministic"] and shown(exact[0], float(re.search(r"\((\d\.\d+) twice\)", text)[1]))
     assert shown(report["cost"], float(re.search(r"at (\d\.\d+)× the time", text)[1]), 2)
+
+
+def test_leaderboard_rows_match_leaderboard_json():
+    from course_lib.leaderboard import load_leaderboard, ranking_table
+
+    report = load_leaderboard(RESULTS / "leaderboard.json")
+    assert not report["fast"] and report["split"] == "course" and report["users"] == 943
+    rows = {m["model"]: m for m in report["models"]}
+    table = ranking_table({name: m["ranks"] for name, m in rows.items()}, "ndcg@10", 1000, seed=0)
+    assert f"({report['minutes']:.0f} min on 2 CPU cores)" in README
+    for entry in table.itertuples(index=False):
+        cells = row(f"`{entry.model}`")
+        mean, low, high = numbers(cells[0])
+        assert all(shown(e, v) for e, v in zip((entry[1], entry[2], entry[3]), (mean, low, high))), entry.model
+        if cells[1] == "best":
+            assert entry.model == table["model"][0]
+        else:
+            diff, diff_low, diff_high = (float(x) for x in re.findall(r"[-+]\d+\.\d+", cells[1]))
+            assert shown(entry.diff, diff) and shown(entry.diff_low, diff_low) and shown(entry.diff_high, diff_high)
+            p = numbers(cells[2])[0]
+            assert (entry.p_value <= 0.001 and "≤" in cells[2]) or shown(entry.p_value, p, 3), entry.model
+        beyond = rows[entry.model]["beyond_accuracy@10"]
+        assert shown(beyond["coverage"], numbers(cells[3])[0], 3) and shown(beyond["novelty"], numbers(cells[4])[0], 2)
+    # the model names as `course train` spells them, and every model it knows is on the board
+    from course_lib import zoo
+    assert set(rows) == set(zoo.TRAINERS)
+
+
+def test_recommend_latency_sentence_matches_its_file():
+    report = load("recommend-latency.json")
+    sentence = README[README.index("`python benchmarks/recommend_latency.py`"):][:600]
+    for value, digits in ((report["bundle_mb"], 2), (report["cold_start_seconds"], 1),
+                          (report["imports_seconds"], 2), (report["load_score_explain_seconds"], 2),
+                          (report["all_users"]["seconds"], 2)):
+        assert f"{value:.{digits}f}" in sentence, (value, sentence)
