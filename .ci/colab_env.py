@@ -48,6 +48,9 @@ COLAB_PINS = [
     "scikit-learn==1.6.1",
     "pyarrow==18.1.0",
     "tqdm==4.67.1",
+    "sqlalchemy==2.0.*",
+    "pyyaml==6.0.*",
+    "ipywidgets==7.7.1",
     # the kernel stack: ipykernel 6 with IPython 7, jupyter_client 7, the classic notebook server
     "ipykernel==6.17.1",
     "ipython==7.34.0",

@@ -44,6 +44,9 @@ COURSE_MAP = [
            "pretrained text encoders for items, fusion, long tail and cold start", "helps"),
     Lesson("08", "gpu_training", "Training on a GPU, and scaling out",
            "honest GPU timing, throughput and memory, precision by device, resumable runs, DDP with torchrun", "yes"),
+    Lesson("09", "recommend_and_serve", "Recommending for a person",
+           "saved models, course recommend, explanations, a leaderboard with intervals, beyond accuracy, "
+           "tuning with Optuna", "helps"),
 ]
 
 PIPELINE = [
@@ -54,7 +57,7 @@ PIPELINE = [
     ("Sequence models\nSASRec · BERT4Rec", "05–06"),
     ("Pretrained-LM\nitem text", "07"),
     ("GPU training\n& scaling out", "08"),
-    ("Recommend,\nevaluate, tune", "02–07"),
+    ("Recommend,\nexplain, tune", "09"),
 ]
 
 
