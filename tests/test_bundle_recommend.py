@@ -151,5 +151,33 @@ def test_course_recommend_prints_and_fails_clearly(bundle_dir, capsys):
 
 
 def test_course_train_save_refuses_models_without_bundles(capsys):
-    assert cli.main(["train", "pop", "--save", "somewhere", "--no-record"]) == 2
+    assert cli.main(["train", "random", "--save", "somewhere", "--no-record"]) == 2
     assert "cannot be saved yet" in capsys.readouterr().err
+
+
+def test_count_and_embedding_models_round_trip_and_explain_in_their_own_terms(data, tmp_path, capsys):
+    from course_lib.embeddings.recommender import EmbeddingRecommender
+    from course_lib.models.itemknn import ItemKNNRecommender
+    from course_lib.models.markov import MarkovRecommender
+    from course_lib.models.popularity import PopularityRecommender
+
+    split, items = data
+    vectors = np.random.default_rng(0).normal(size=(split.num_items + 1, 4))
+    models = {"pop": PopularityRecommender().fit(split), "markov": MarkovRecommender(beta=5.0).fit(split),
+              "itemknn": ItemKNNRecommender(num_recent=3).fit(split),
+              "item2vec": EmbeddingRecommender(vectors, decay=0.5)}
+    seqs = pad_left(split.histories("test"), 6)
+    for name, model in models.items():
+        loaded = load_bundle(save_bundle(tmp_path / name, model, split, items, name=name))
+        assert type(loaded.model) is type(model)
+        assert torch.equal(loaded.model.scores(seqs), model.scores(seqs)), name
+    assert cli.main(["recommend", str(tmp_path / "markov"), "--history", "Fargo", "-k", "2", "--json"]) == 0
+    markov = json.loads(capsys.readouterr().out)["recommendations"]
+    assert all(r["because"] in ([], ["Fargo (1996)"]) for r in markov)
+    assert recommend(load_bundle(tmp_path / "pop"), ["Fargo", "Heat"], k=3)["because"].map(len).sum() == 0
+    from safetensors.torch import load_file, save_file
+    tensors = load_file(str(tmp_path / "markov" / "weights.safetensors"))
+    del tensors["popularity"]
+    save_file(tensors, str(tmp_path / "markov" / "weights.safetensors"))
+    with pytest.raises(BundleError, match="no tensor 'popularity'"):
+        load_bundle(tmp_path / "markov")

@@ -18,6 +18,7 @@ import sys
 
 def run(args: argparse.Namespace) -> int:
     from course_lib.bundle import BundleError, load_bundle
+    from course_lib.explain import default_method
     from course_lib.recommend import TitleError, recommend
 
     try:
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"course recommend: {err}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"model": bundle.name, "history": args.history, "explain": args.explain or "occlusion",
+        print(json.dumps({"model": bundle.name, "history": args.history, "explain": args.explain or default_method(bundle.model),
                           "recommendations": table.to_dict("records")}))
         return 0
     print(f"{bundle.name} ({bundle.meta.get('dataset', '?')}), top {len(table)} after {len(args.history)} item(s):")
@@ -45,7 +46,8 @@ def register(subparsers) -> None:
     parser.add_argument("--history", nargs="+", required=True, help="titles or item ids, oldest first")
     parser.add_argument("-k", type=int, default=10, help="how many recommendations (default: 10)")
     parser.add_argument("--explain", choices=("occlusion", "attention"), default=None,
-                        help="how the reasons are found: occlusion (default; each history item's effect on each "
-                             "recommended item) or attention (the last layer's weights, the same for every item)")
+                        help="how the reasons are found for SASRec/BERT4Rec: occlusion (default; each history item's effect "
+                             "on each recommended item) or attention (the last layer's weights, the same for every "
+                             "item). Markov names transitions, item2vec/GloVe neighbours.")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)

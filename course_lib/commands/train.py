@@ -41,8 +41,8 @@ SPLITS = {"course": "the course's split (equal timestamps ordered by item id)",
 RECBOLE_SPLIT = " (RecBole's split)"
 # The models whose recipe trains with course_lib.train.fit, the loop that runs data parallel (--nproc N).
 LOOP_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "sasrec-text", "sasrec-fusion")
-# The models --save can bundle (course_lib.bundle: SASRec and BERT4Rec architectures).
-SAVABLE_MODELS = ("sasrec", "sasrec-bce", "bert4rec")
+# The models --save can bundle (course_lib.bundle.SUPPORTED: the neural models, counts and item vectors).
+SAVABLE_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "pop", "markov", "itemknn", "item2vec", "glove")
 # What torchrun starts in each process: the course CLI (tests point it at a script that loads tiny data).
 WORKER_ENTRY: tuple[str, ...] = ("-m", "course_lib")
 
@@ -296,7 +296,7 @@ def register(subparsers) -> None:
     parser.add_argument("--deterministic", action="store_true",
                         help="bit-reproducible training on a CPU (one thread: slower); two runs of a seed then agree")
     parser.add_argument("--save", metavar="DIR", default=None,
-                        help="save the trained model as a bundle in DIR (sasrec, sasrec-bce, bert4rec), "
+                        help="save the trained model as a bundle in DIR (" + ", ".join(SAVABLE_MODELS) + "), "
                              "for `course recommend DIR`")
     parser.add_argument("--nproc", type=int, default=1,
                         help="train on N processes with DistributedDataParallel through torchrun (default: 1); "
