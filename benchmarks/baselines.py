@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from course_lib import runtime
-from course_lib.commands.train import command_line, load_split, run_training
+from course_lib.recipes.run import load_split, run_training
 
 from common import write_json  # benchmarks/common.py
 
@@ -34,11 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in MODELS:
         report = run_training(name, split, seed=args.seed, fast=args.fast)
-        rows.append({"model": name, "command": command_line(report), "test": report["test"],
-                     "test_history_kept": report["test_history_kept"], "test_ci": report["test_ci"],
-                     "valid": report["valid"], "total_seconds": report["total_seconds"]})
-        print(f"{name:9s} test HR@10 {report['test']['hr@10']:.4f} NDCG@10 {report['test']['ndcg@10']:.4f} "
-              f"kept NDCG@10 {report['test_history_kept']['ndcg@10']:.4f}", flush=True)
+        rows.append({"model": name, "command": report.command(), "test": report.test,
+                     "test_history_kept": report.test_history_kept, "test_ci": report.test_ci,
+                     "valid": report.valid, "total_seconds": report.total_seconds})
+        print(f"{name:9s} test HR@10 {report.test['hr@10']:.4f} NDCG@10 {report.test['ndcg@10']:.4f} "
+              f"kept NDCG@10 {report.test_history_kept['ndcg@10']:.4f}", flush=True)
     write_json({"dataset": "ml-100k", "split": "course", "seed": args.seed, "fast": args.fast,
                 "device": runtime.device_summary(), "command": "python benchmarks/baselines.py"
                 + (" --fast" if args.fast else ""), "rows": rows}, out)

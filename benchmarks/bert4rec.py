@@ -6,7 +6,7 @@
     python benchmarks/bert4rec.py --merge benchmarks/results/bert4rec-seed*.json           # ... then one table
     python benchmarks/bert4rec.py --seeds 0 1 2 --split recbole   # on RecBole's split (its tie rule), like for like
 
-For each seed: train with ``course_lib.models.bert4rec_train`` defaults (early stopping on validation NDCG@10),
+For each seed: train with ``course_lib.recipes.bert4rec`` defaults (early stopping on validation NDCG@10),
 then evaluate the test split both ways: history kept (RecBole's protocol) and history removed (course default).
 Reports seconds per epoch, epochs to best, seconds to the best validation score, peak memory (process peak
 RSS on CPU, so later seeds in one process report at least the first's), and mean ± std over seeds; writes JSON
@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 from course_lib import runtime
-from course_lib.commands.train import load_split
+from course_lib.recipes.run import load_split
 from course_lib.metrics import evaluate
-from course_lib.models.bert4rec_train import FAST_OVERRIDES, train_bert4rec
+from course_lib.recipes.bert4rec import FAST_OVERRIDES, train_bert4rec
 
 from common import (add_deterministic_argument, add_split_argument, peak_memory_mb,  # benchmarks/common.py
                     reproducible, results_path, summarize_runs, write_json)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import resource
 from pathlib import Path
 
@@ -26,16 +25,14 @@ def summarize_runs(rows: list[dict]) -> dict:
 
 
 def write_json(report: dict, path: Path) -> None:
-    """Write atomically (``.part`` then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_suffix(".part")
-    part.write_text(json.dumps(report, indent=2))
-    part.replace(path)
+    """Write ``report`` as indented JSON, atomically (``course_lib.files``)."""
+    from course_lib import files
+    files.write_json(path, report, indent=2)
 
 
 def add_split_argument(parser) -> None:
     """``--split course|recbole``: which leave-one-out split of ML-100k to train and test on."""
-    from course_lib.commands.train import SPLITS
+    from course_lib.recipes.run import SPLITS
     parser.add_argument("--split", choices=tuple(SPLITS), default="course",
                         help="course (default) or recbole: RecBole 1.2.1's leave-one-out split")
 
@@ -48,10 +45,10 @@ def results_path(results: Path, name: str, split: str, fast: bool) -> Path:
 def recipe(model_name: str):
     """``(train, DEFAULTS, FAST_OVERRIDES)`` of the course recipe for "sasrec" or "bert4rec"."""
     if model_name == "sasrec":
-        from course_lib.models import sasrec_train as module
+        from course_lib.recipes import sasrec as module
         return module.train_sasrec, module.DEFAULTS, module.FAST_OVERRIDES
     if model_name == "bert4rec":
-        from course_lib.models import bert4rec_train as module
+        from course_lib.recipes import bert4rec as module
         return module.train_bert4rec, module.DEFAULTS, module.FAST_OVERRIDES
     raise ValueError(f"model_name={model_name!r}: expected 'sasrec' or 'bert4rec'")
 

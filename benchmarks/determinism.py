@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from course_lib import runtime
-from course_lib.commands.train import load_split, run_training
+from course_lib.recipes.run import load_split, run_training
 
 from common import write_json  # benchmarks/common.py
 
@@ -44,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             tic = time.perf_counter()
             with context:
                 result = run_training(args.model, split, seed=args.seed, fast=args.fast)
-            report["runs"].append({"deterministic": deterministic, "repeat": repeat, "epochs": result["epochs"],
-                                   "seconds": time.perf_counter() - tic, "test": result["test"],
-                                   "test_history_kept": result["test_history_kept"]})
+            report["runs"].append({"deterministic": deterministic, "repeat": repeat, "epochs": result.epochs,
+                                   "seconds": time.perf_counter() - tic, "test": result.test,
+                                   "test_history_kept": result.test_history_kept})
             print({k: v for k, v in report["runs"][-1].items() if k not in ("test", "test_history_kept")},
-                  f"test NDCG@10 {result['test']['ndcg@10']:.6f}", flush=True)
+                  f"test NDCG@10 {result.test['ndcg@10']:.6f}", flush=True)
     for deterministic in (False, True):
         first, second = [r for r in report["runs"] if r["deterministic"] == deterministic]
         report[f"identical_{'deterministic' if deterministic else 'default'}"] = (

@@ -17,11 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from course_lib import runtime, zoo
+from course_lib import recipes, runtime
 from course_lib.beyond_accuracy import beyond_accuracy, genre_matrix
-from course_lib.commands.train import command_line, load_split, run_training
 from course_lib.data import load_movielens
+from course_lib.files import write_text
 from course_lib.leaderboard import FILE_NAME, dumps
+from course_lib.recipes.run import load_split, run_training
 from course_lib.recommend import top_k_lists
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -30,7 +31,7 @@ HEADLINE = ("hr@10", "ndcg@10", "mrr", "hr@20", "ndcg@20")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(zoo.TRAINERS), choices=list(zoo.TRAINERS))
+    parser.add_argument("--models", nargs="+", default=list(recipes.REGISTRY), choices=list(recipes.REGISTRY))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fast", action="store_true", help="small settings (smoke test)")
     parser.add_argument("--out", type=Path, default=None, help=f"JSON output path (default results/{FILE_NAME})")
@@ -41,27 +42,24 @@ def main(argv: list[str] | None = None) -> int:
     rows, start = [], time.perf_counter()
     for name in args.models:
         report = run_training(name, split, seed=args.seed, fast=args.fast)
-        lists = top_k_lists(report["recommender"], split, k=10)
-        rows.append({"model": name, "command": command_line(report),
-                     "valid_ndcg@10": report["valid"]["ndcg@10"],
-                     "test": {m: report["test"][m] for m in HEADLINE},
-                     "test_history_kept": {m: report["test_history_kept"][m] for m in HEADLINE},
+        lists = top_k_lists(report.recommender, split, k=10, max_len=report.max_len)
+        rows.append({"model": name, "command": report.command(),
+                     "valid_ndcg@10": report.valid["ndcg@10"],
+                     "test": {m: report.test[m] for m in HEADLINE},
+                     "test_history_kept": {m: report.test_history_kept[m] for m in HEADLINE},
                      "beyond_accuracy@10": beyond_accuracy(lists, split, features),
-                     "epochs": report["epochs"], "total_seconds": report["total_seconds"],
-                     "ranks": [int(r) for r in report["test_ranks"]]})
-        print(f"{name:14s} test NDCG@10 {report['test']['ndcg@10']:.4f}  HR@10 {report['test']['hr@10']:.4f}  "
-              f"{report['total_seconds']:.0f} s", flush=True)
+                     "epochs": report.epochs, "total_seconds": report.total_seconds,
+                     "ranks": [int(r) for r in report.test_ranks]})
+        print(f"{name:14s} test NDCG@10 {report.test['ndcg@10']:.4f}  HR@10 {report.test['hr@10']:.4f}  "
+              f"{report.total_seconds:.0f} s", flush=True)
     command = "python benchmarks/leaderboard.py" + (" --fast" if args.fast else "")
-    if args.models != list(zoo.TRAINERS):
+    if args.models != list(recipes.REGISTRY):
         command += " --models " + " ".join(args.models)
     report = {"dataset": "ml-100k", "split": "course", "part": "test",
               "protocol": "full ranking, history removed", "seed": args.seed, "fast": args.fast,
               "device": runtime.device_summary(), "command": command,
               "minutes": round((time.perf_counter() - start) / 60, 1), "users": split.num_users, "models": rows}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    part = out.with_name(out.name + ".part")
-    part.write_text(dumps(report) + "\n", encoding="utf-8")
-    part.replace(out)
+    write_text(out, dumps(report) + "\n")
     print("wrote", out)
     return 0
 

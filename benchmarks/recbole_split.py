@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib.files import write_text
+
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "recbole-1.2.1-ml-100k-targets.tsv"
 
 
@@ -73,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     rows = recbole_targets(args.recbole_path)
-    part = args.out.with_suffix(".part")
-    part.write_text("user_id\tvalid_item\ttest_item\n" + "".join(f"{u}\t{v}\t{t}\n" for u, v, t in rows))
-    part.replace(args.out)
+    write_text(args.out, "user_id\tvalid_item\ttest_item\n" + "".join(f"{u}\t{v}\t{t}\n" for u, v, t in rows))
     print(f"wrote {len(rows)} users to {args.out}")
     return 0
 

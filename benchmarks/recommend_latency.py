@@ -42,7 +42,7 @@ def saved_sasrec(folder: Path, fast: bool) -> Path:
     """Train the course SASRec (seed 0) and save it as a bundle in ``folder``."""
     from course_lib.bundle import save_bundle
     from course_lib.data import load_movielens
-    from course_lib.models.sasrec_train import train_default
+    from course_lib.recipes.sasrec import train_default
     from course_lib.sequences import leave_one_out
 
     data = load_movielens("ml-100k")

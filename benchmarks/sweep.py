@@ -3,7 +3,7 @@
     python benchmarks/sweep.py bert4rec --grid benchmarks/grids/bert4rec.json --seeds 0 1 --jobs 8
     python benchmarks/sweep.py sasrec --grid benchmarks/grids/sasrec.json --seeds 0 --jobs 1 --fast
 
-A grid file is a JSON list of override dicts (keys of ``sasrec_train.DEFAULTS`` / ``bert4rec_train.DEFAULTS``);
+A grid file is a JSON list of override dicts (keys of ``recipes.sasrec.DEFAULTS`` / ``recipes.bert4rec.DEFAULTS``);
 ``{}`` is the current recipe, whose settings are stored with the rows (``"defaults"``). Every (settings, seed) pair trains in its own process (``--jobs`` at a time:
 on one GPU many small models fit side by side; on a 2-core CPU use ``--jobs 1``). Each row holds the best
 validation NDCG@10/HR@10 both with the history removed and kept, epochs to best, seconds per epoch and the

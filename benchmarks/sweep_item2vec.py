@@ -20,7 +20,7 @@ from pathlib import Path
 
 from course_lib.data import load_movielens
 from course_lib.embeddings import item_vectors, train_item2vec
-from course_lib.embeddings.defaults import choose_decay
+from course_lib.recipes.embeddings import choose_decay
 from course_lib.sequences import leave_one_out
 
 from common import write_json  # benchmarks/common.py

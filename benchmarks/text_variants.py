@@ -21,10 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_lib import coldstart, metrics, runtime
+from course_lib import coldstart, runtime
 from course_lib.data import load_movielens
-from course_lib.models import sasrec_text
-from course_lib.models.text_zero_shot import TextZeroShot, select_decay
+from course_lib.models.sasrec_text import VARIANTS
+from course_lib.models.text_zero_shot import TextZeroShot
+from course_lib.recipes import text as text_recipes
+from course_lib.recipes.text import select_decay
 from course_lib.sequences import leave_one_out
 from course_lib.text import DEFAULT_TEMPLATE
 from course_lib.text_cache import embed_items
@@ -45,7 +47,7 @@ def group_metrics(model, split, groups) -> dict:
 
 def variant_row(split, variant: str, seed: int, text_emb, groups, fast: bool) -> dict:
     """Train one (variant, seed) and return its row: validation, test overall and by group, epochs, time."""
-    result = sasrec_text.train_variant(split, variant, seed=seed, text_emb=text_emb, fast=fast, progress=False)
+    result = text_recipes.train_variant(split, variant, seed=seed, text_emb=text_emb, fast=fast, progress=False)
     return {"variant": result["model"], "seed": seed, "valid_ndcg@10": result["valid"]["ndcg@10"],
             **group_metrics(result["recommender"], split, groups), "epochs_to_best": result["epochs_to_best"],
             "seconds": result["total_seconds"]}
@@ -57,7 +59,7 @@ def cold_rows(log: pd.DataFrame, items: pd.DataFrame, seed: int, fast: bool, bes
     text_emb = embed_items(items, "ml-100k", None, DEFAULT_TEMPLATE, progress=False).table(cold.split.item_ids)
     models = {"text-zeroshot": TextZeroShot(text_emb, decay=best_decay).fit(cold.split)}
     for variant, masked in COLD_MODELS:
-        result = sasrec_text.train_variant(cold.split, variant, seed=seed, text_emb=text_emb, mask_unseen=masked,
+        result = text_recipes.train_variant(cold.split, variant, seed=seed, text_emb=text_emb, mask_unseen=masked,
                                            fast=fast, progress=False)
         models[result["model"]] = result["recommender"]
     return [{"model": name, "seed": seed, "cold_items": len(cold.cold_items),
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                             **group_metrics(zero_shot, split, groups)},
               "runs": [], "summary": {}, "cold_start": []}
     for seed in args.seeds:
-        for variant in sasrec_text.VARIANTS:
+        for variant in VARIANTS:
             report["runs"].append(variant_row(split, variant, seed, text_emb, groups, args.fast))
             print({k: round(v, 4) if isinstance(v, float) else v for k, v in report["runs"][-1].items()}, flush=True)
             report["summary"] = {name: summarize_runs([{k: v for k, v in r.items() if k != "variant"}

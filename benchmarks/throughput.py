@@ -21,7 +21,7 @@ import torch
 from course_lib import runtime, throughput
 from course_lib.data import load_movielens
 from course_lib.models.sasrec import SASRec, SASRecConfig
-from course_lib.models.sasrec_train import DEFAULTS, MODEL_KEYS
+from course_lib.recipes.sasrec import DEFAULTS, MODEL_KEYS
 from course_lib.sequences import NextItemDataset, leave_one_out
 
 from common import write_json  # benchmarks/common.py

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from course_lib.files import atomic_path
 FORMAT_VERSION = 1
 META_FILE, WEIGHTS_FILE = "bundle.json", "weights.safetensors"
 
@@ -151,21 +151,14 @@ def save_bundle(folder, model, split, items: pd.DataFrame, *, name: str, dataset
             "item_ids": [int(i) for i in split.item_ids[1:]],
             "titles": [str(titles.get(int(i), "")) for i in split.item_ids[1:]],
             "params": params or {}, "metrics": metrics or {}, "versions": _versions()}
-    part = folder.with_name(folder.name + ".part")
-    shutil.rmtree(part, ignore_errors=True)
-    part.mkdir(parents=True)
-    try:
+    with atomic_path(folder) as part:
+        part.mkdir()
         if kind in _modules():
             save_model(model, str(part / WEIGHTS_FILE))    # tensors on any device; shared tensors saved once
         else:
             tensors = {k: v.detach().cpu().contiguous() for k, v in _count_models()[kind][1](model).items()}
             save_file(tensors, str(part / WEIGHTS_FILE))
         (part / META_FILE).write_text(json.dumps(meta, indent=1, default=float), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        part.rename(folder)
-    finally:
-        shutil.rmtree(part, ignore_errors=True)
     return folder
 
 

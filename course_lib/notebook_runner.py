@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course_lib.files import atomic_path
+
 # What executing a notebook needs: import name -> distribution name.
 KERNEL_STACK = {"ipykernel": "ipykernel", "nbclient": "nbclient", "nbformat": "nbformat"}
 LAB_FIX = 'pip install -e ".[lab]"'
@@ -102,10 +104,8 @@ def execute_notebook(path: Path, output: Path, env: dict[str, str], cell_timeout
             os.environ.update(saved)
         seconds = time.perf_counter() - start
         headline = json.loads(headline_file.read_text()) if headline_file.exists() else {}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    part = output.with_name(output.name + ".part")
-    nbformat.write(nb, part)
-    os.replace(part, output)
+    with atomic_path(output) as part:
+        nbformat.write(nb, part)
     return NotebookResult(path.name, not error, seconds, headline, failed, error)
 
 

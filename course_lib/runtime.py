@@ -183,8 +183,6 @@ def headline(**metrics: float) -> dict:
         except (OSError, ValueError):
             recorded = {}
         recorded.update({k: float(v) for k, v in metrics.items()})
-        tmp = f"{path}.part"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(recorded, fh)
-        os.replace(tmp, path)
+        from course_lib.files import write_json
+        write_json(path, recorded, indent=None)
     return metrics

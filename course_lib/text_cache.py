@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from course_lib import text
+from course_lib.files import atomic_path
 
 CACHE_VERSION = 1
 
@@ -104,15 +105,12 @@ def read_entry(path: Path, key: dict) -> np.ndarray | None:
 
 def write_entry(path: Path, key: dict, vectors: np.ndarray) -> None:
     """Write ``vectors`` with their key and checksum: to ``path.part`` first, then an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     meta = json.dumps({"key": key, "vectors_sha256": _vectors_digest(vectors)})
-    part = path.with_name(path.name + ".part")
-    with open(part, "wb") as fh:
+    with atomic_path(path) as part, open(part, "wb") as fh:
         np.savez(fh, vectors=vectors, meta=np.array(meta))
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(part, path)
 
 
 def _fingerprint(encoder: text.Encoder | str | None) -> tuple[text.Encoder | str, str]:

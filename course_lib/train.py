@@ -197,11 +197,9 @@ def _new_history(device: torch.device, dtype: torch.dtype | None) -> dict:
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
     """torch.save ``state`` atomically (to ``path.part``, then renamed): a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    torch.save(state, part)
-    os.replace(part, path)
+    from course_lib.files import atomic_path
+    with atomic_path(path) as part:
+        torch.save(state, part)
 
 
 def model_settings(model: torch.nn.Module) -> dict:
@@ -424,19 +422,3 @@ def _run_epochs(parts, run: dict, split, config: TrainConfig, evaluate_fn, loade
         if history["stopped_early"]:
             break
     bar.close()
-
-
-def recipe_settings(defaults: dict, overrides: dict, model_name: str) -> dict:
-    """``defaults`` updated by ``overrides``; an unknown key is a ValueError naming it and the known ones."""
-    unknown = set(overrides) - set(defaults)
-    if unknown:
-        raise ValueError(f"unknown {model_name} setting(s) {sorted(unknown)}; known: {sorted(defaults)}")
-    return {**defaults, **overrides}
-
-
-def recipe_result(name: str, history: dict, params: dict, model: torch.nn.Module) -> dict:
-    """The dict a model's ``train_*`` recipe returns (see ``course_lib.models.sasrec_train.train_sasrec``)."""
-    return {"model": name, "valid": history["best_valid"], "epochs": history["epochs"],
-            "epochs_to_best": history["best_epoch"], "seconds_per_epoch": history["seconds_per_epoch"],
-            "total_seconds": history["total_seconds"], "seconds_to_best": history["seconds_to_best"],
-            "history": history, "params": params, "recommender": model}

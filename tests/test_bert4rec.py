@@ -7,7 +7,7 @@ import torch
 
 from course_lib.metrics import evaluate
 from course_lib.models.bert4rec import Bert4Rec, Bert4RecConfig, ClozeWithLastItemDataset
-from course_lib.models.bert4rec_train import FAST_OVERRIDES, train_bert4rec, train_default, valid_curve
+from course_lib.recipes.bert4rec import FAST_OVERRIDES, train_bert4rec, train_default, valid_curve
 from course_lib.sequences import ClozeDataset, leave_one_out, pad_left
 
 NUM_ITEMS = 30

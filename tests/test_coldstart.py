@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from course_lib import coldstart
+from course_lib.embeddings.recommender import normalise_rows
 from course_lib.models.text_zero_shot import TextZeroShot
 from course_lib.sequences import leave_one_out
 
@@ -88,14 +89,18 @@ def test_zero_shot_recommends_cold_items_by_text():
 def test_zero_shot_profile_is_recency_weighted_and_padding_free():
     emb = np.eye(4)[[0, 1, 2, 3]].astype(np.float32)                  # item i -> unit vector e_i (row 0 padding)
     model = TextZeroShot(emb, decay=0.5)
-    profile = model.profile(torch.tensor([[0, 0, 1, 2, 3], [0, 3, 2, 2, 3]]))
+
+    def unit_profile(seqs):                      # the direction the scores use (cosine to each item)
+        return normalise_rows(model.profiles(seqs))
+
+    profile = unit_profile(torch.tensor([[0, 0, 1, 2, 3], [0, 3, 2, 2, 3]]))
     expected = torch.tensor([0.25, 0.5, 1.0])
     expected = torch.cat([torch.zeros(1), expected / expected.norm()])
     assert torch.allclose(profile[0], expected, atol=1e-6)             # weights 0.25, 0.5, 1 for items 1, 2, 3
     repeated = torch.tensor([0.0, 0.0, 0.5 + 0.25, 1.0 + 0.125])
     assert torch.allclose(profile[1], repeated / repeated.norm(), atol=1e-6)
-    more_padding = model.profile(torch.tensor([[0, 0, 0, 0, 0, 1, 2, 3]]))
+    more_padding = unit_profile(torch.tensor([[0, 0, 0, 0, 0, 1, 2, 3]]))
     assert torch.allclose(more_padding[0], expected, atol=1e-6)
-    assert torch.equal(model.profile(torch.zeros(1, 3, dtype=torch.long)), torch.zeros(1, 4))
+    assert torch.equal(unit_profile(torch.zeros(1, 3, dtype=torch.long)), torch.zeros(1, 4))
     with pytest.raises(ValueError, match="decay"):
         TextZeroShot(emb, decay=1.5)

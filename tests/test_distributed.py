@@ -211,7 +211,7 @@ def test_worker_arguments_round_trip_through_the_parser():
     assert vars(again) == {**vars(args), "nproc": 1}          # a torchrun process learns N from WORLD_SIZE
     command = train_cmd.torchrun_command(args)
     assert command[1:6] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    assert command[6:8] == ["-m", "course_lib"] and set(train_cmd.LOOP_MODELS) <= set(train_cmd.zoo.TRAINERS)
+    assert command[6:8] == ["-m", "course_lib"] and set(train_cmd.LOOP_MODELS) <= set(train_cmd.recipes.REGISTRY)
 
 
 @pytest.mark.parametrize("argv, device, message", [

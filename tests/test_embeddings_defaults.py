@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_lib import zoo
+from course_lib import recipes
 from course_lib.embeddings.synthetic import planted_pairs_corpus
 from course_lib.sequences import leave_one_out
 
@@ -18,19 +18,19 @@ def split():
 
 @pytest.mark.parametrize("name", ["item2vec", "glove"])
 def test_registered_recipe_follows_the_contract(split, name):
-    from course_lib.commands.train import run_training
+    from course_lib.recipes.run import run_training
 
     report = run_training(name, split, seed=0, fast=True)
-    assert report["model"] == name and report["epochs"] > 0
+    assert report.model == name and report.epochs > 0
     for part in ("valid", "test", "test_history_kept"):
-        assert 0.0 <= report[part]["hr@10"] <= 1.0
+        assert 0.0 <= getattr(report, part)["hr@10"] <= 1.0
     # the planted structure is easy: far better than picking 10 of 40 items at random (0.25)
-    assert report["valid"]["hr@10"] > 0.4
-    assert "decay" in report["params"]
+    assert report.valid["hr@10"] > 0.4
+    assert "decay" in report.params
 
 
 def test_recipe_returns_item_table(split):
-    result = zoo.get_trainer("glove")(split, seed=0, fast=True)
+    result = recipes.get_trainer("glove")(split, seed=0, fast=True)
     assert result["item_emb"].shape[0] == split.num_items + 1
     assert not np.asarray(result["item_emb"])[0].any()
     scores = result["recommender"].scores(np.array([[0, 1, 2]]))

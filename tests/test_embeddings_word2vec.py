@@ -81,7 +81,9 @@ def test_recommender_ignores_padding_and_checks_ids():
     with pytest.raises(ValueError, match=r"\[0, 5\]"):
         rec.scores(torch.tensor([[1, 6]]))
     with pytest.raises(ValueError, match="decay"):
-        EmbeddingRecommender(item_emb, decay=0.0)
+        EmbeddingRecommender(item_emb, decay=-0.1)
+    last_only = EmbeddingRecommender(item_emb, decay=0.0)          # 0 ** 0 = 1: only the last item counts
+    assert torch.allclose(last_only.scores(torch.tensor([[3, 5]])), last_only.scores(torch.tensor([[5]])))
 
 
 def test_neighbours_refuse_a_zero_row():

@@ -133,8 +133,8 @@ def test_leaderboard_rows_match_leaderboard_json():
         beyond = rows[entry.model]["beyond_accuracy@10"]
         assert shown(beyond["coverage"], numbers(cells[3])[0], 3) and shown(beyond["novelty"], numbers(cells[4])[0], 2)
     # the model names as `course train` spells them, and every model it knows is on the board
-    from course_lib import zoo
-    assert set(rows) == set(zoo.TRAINERS)
+    from course_lib import recipes
+    assert set(rows) == set(recipes.REGISTRY)
 
 
 def test_recommend_latency_sentence_matches_its_file():

@@ -7,7 +7,7 @@ import torch
 
 from course_lib.metrics import evaluate
 from course_lib.models.sasrec import SASRec, SASRecConfig, sample_negatives
-from course_lib.models.sasrec_train import train_sasrec
+from course_lib.recipes.sasrec import train_sasrec
 from course_lib.sequences import NextItemDataset, leave_one_out
 from course_lib.train import TrainConfig, fit
 
@@ -178,8 +178,8 @@ def test_course_recipe_runs_end_to_end_in_seconds(one_thread):
 
 @pytest.mark.parametrize("name", ["sasrec", "sasrec-bce"])
 def test_registered_for_course_train(name, one_thread):
-    from course_lib import zoo
-    result = zoo.get_trainer(name)(rule_split(num_users=30, length=8), seed=0, fast=True)
+    from course_lib import recipes
+    result = recipes.get_trainer(name)(rule_split(num_users=30, length=8), seed=0, fast=True)
     assert result["model"] == name and result["epochs"] <= 4
     for key in ("valid", "seconds_per_epoch", "total_seconds", "recommender"):
         assert key in result

@@ -9,6 +9,7 @@ import torch
 
 from course_lib import coldstart
 from course_lib.models import sasrec_text as st
+from course_lib.recipes.text import train_variant
 from course_lib.models.sasrec import SASRecConfig
 
 
@@ -104,7 +105,7 @@ def test_text_variant_recommends_cold_items_id_variant_cannot():
     text, settings = topic_text(split, items_per_topic=10), small_settings(max_len=8)
     results = {}
     for variant in ("id", "text"):
-        trained = st.train_variant(split, variant, seed=0, text_emb=text, **settings)["recommender"]
+        trained = train_variant(split, variant, seed=0, text_emb=text, **settings)["recommender"]
         results[variant] = coldstart.evaluate_by_group(trained, split, cold.item_groups(), part="test")
     assert results["text"].loc["cold", "users"] > 5
     assert results["text"].loc["cold", "hr@10"] >= 0.5
@@ -118,7 +119,7 @@ def test_masking_unseen_items_lets_the_fusion_variant_recommend_cold_items():
     text, settings = topic_text(split, items_per_topic=25), small_settings(max_len=10)
     results, models = {}, {}
     for mask in (False, True):
-        result = st.train_variant(split, "fusion", seed=0, text_emb=text, mask_unseen=mask, **settings)
+        result = train_variant(split, "fusion", seed=0, text_emb=text, mask_unseen=mask, **settings)
         models[mask] = result
         results[mask] = coldstart.evaluate_by_group(result["recommender"], split, cold.item_groups(), part="test")
     assert models[True]["model"] == "sasrec-fusion-masked" and models[False]["model"] == "sasrec-fusion"

@@ -245,7 +245,7 @@ def test_mixed_precision_on_cuda_learns_the_rule(amp):
 
 
 def test_recipe_settings_names_unknown_keys():
-    from course_lib.train import recipe_settings
+    from course_lib.recipes.common import recipe_settings
     assert recipe_settings({"lr": 1e-3, "batch_size": 64}, {"lr": 2e-3}, "Toy") == {"lr": 2e-3, "batch_size": 64}
     with pytest.raises(ValueError, match=r"unknown Toy setting\(s\) \['lrr'\]; known: \['batch_size', 'lr'\]"):
         recipe_settings({"lr": 1e-3, "batch_size": 64}, {"lrr": 2e-3}, "Toy")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_lib import cli, results, zoo
+from course_lib import cli, recipes, results
 from course_lib.commands import train
 from course_lib.sequences import leave_one_out
 
@@ -22,19 +22,21 @@ def tiny_split():
 @pytest.mark.parametrize("name", ["random", "pop", "markov", "itemknn"])
 def test_run_training_report(tiny_split, name):
     report = train.run_training(name, tiny_split, seed=1, fast=True)
+    printed = report.to_dict()
     for key in ("model", "dataset", "seed", "valid", "test", "test_history_kept", "epochs",
-                "seconds_per_epoch", "total_seconds"):
-        assert key in report
-    assert report["model"] == name and report["seed"] == 1
-    assert 0.0 <= report["test"]["ndcg@10"] <= report["test"]["hr@10"] <= 1.0
-    low, high = report["test_ci"]["ndcg@10"]
-    assert low <= report["test"]["ndcg@10"] <= high
-    json.dumps(report, default=train._json_default)         # serialisable
+                "seconds_per_epoch", "total_seconds", "max_len"):
+        assert key in printed
+    assert "recommender" not in printed and "test_ranks" not in printed
+    assert report.model == name and report.seed == 1 and len(report.test_ranks) == tiny_split.num_users
+    assert 0.0 <= report.test["ndcg@10"] <= report.test["hr@10"] <= 1.0
+    low, high = report.test_ci["ndcg@10"]
+    assert low <= report.test["ndcg@10"] <= high
+    json.dumps(printed, default=train._json_default)         # serialisable
 
 
 def test_markov_beats_random_on_a_sequential_log(tiny_split):
-    markov = train.run_training("markov", tiny_split, seed=0, fast=True)["test"]["hr@10"]
-    rand = train.run_training("random", tiny_split, seed=0, fast=True)["test"]["hr@10"]
+    markov = train.run_training("markov", tiny_split, seed=0, fast=True).test["hr@10"]
+    rand = train.run_training("random", tiny_split, seed=0, fast=True).test["hr@10"]
     assert markov == 1.0 and rand < 0.9
 
 
@@ -81,8 +83,8 @@ def test_cli_recbole_split_is_labelled(tiny_split, monkeypatch, tmp_path, capsys
 
 
 def test_every_registered_trainer_resolves():
-    for name in zoo.TRAINERS:
-        assert callable(zoo.get_trainer(name)), name
+    for name in recipes.REGISTRY:
+        assert callable(recipes.get_trainer(name)), name
 
 
 def test_leaderboard_means_over_seeds(tmp_path):
@@ -93,7 +95,8 @@ def test_leaderboard_means_over_seeds(tmp_path):
     table = results.leaderboard(store, fast=False)
     assert table.index.tolist() == ["n", "m"]
     assert table.loc["m", "seeds"] == 2 and table.loc["m", "ndcg@10"] == pytest.approx(0.2)
-    assert table.loc["m", "ndcg@10_std"] == pytest.approx(0.1)
+    assert table.loc["m", "ndcg@10_std"] == pytest.approx(0.2 / 2 ** 0.5)    # sample std (n - 1)
+    assert table.loc["n", "ndcg@10_std"] == 0.0                               # one seed: no spread
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         results.load_results(tmp_path / "bad.json")
@@ -125,4 +128,4 @@ def test_deterministic_switch_repeats_a_neural_run_exactly(tiny_split, monkeypat
         assert cli.main(["train", "sasrec", "--fast", "--deterministic", "--json", "--no-record", "--seed", "0"]) == 0
         runs.append(json.loads(capsys.readouterr().out))
     assert runs[0]["deterministic"] and runs[0]["test"] == runs[1]["test"] and runs[0]["valid"] == runs[1]["valid"]
-    assert train.command_line(runs[0]).endswith("--fast --deterministic --json")
+    assert train.Report(**runs[0]).command().endswith("--fast --deterministic --json")

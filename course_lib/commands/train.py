@@ -1,6 +1,6 @@
 """``course train MODEL [--dataset ml-100k] [--split course|recbole] [--seed S] [--fast] [--json] [--nproc N]``.
 
-Trains (or fits) MODEL with its default recipe from ``course_lib.zoo.TRAINERS`` on the leave-one-out split,
+Trains (or fits) MODEL with its recipe from ``course_lib.recipes.REGISTRY`` on the leave-one-out split,
 then evaluates the test targets with full ranking twice: history removed (the course's default, "test") and
 history kept (RecBole's protocol, "test_history_kept"). Prints a table, or one JSON object with ``--json``,
 and records the test row in the results store (``course_lib.results``). ``--split recbole`` uses RecBole
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import json
 import os
 import subprocess
@@ -28,118 +27,31 @@ import sys
 import numpy as np
 import torch
 
-from course_lib import distributed, runtime, zoo
-from course_lib.metrics import bootstrap_ci, evaluate, per_user
-from course_lib.sequences import SplitData, leave_one_out
+from course_lib import distributed, recipes, runtime
+from course_lib.recipes.run import (LOOP_MODELS, SAVABLE_MODELS, SPLITS, Report, load_split, record_report,
+                                    run_training)
+from course_lib.sequences import SplitData
 
 TABLE_METRICS = ("hr@10", "ndcg@10", "mrr", "hr@20", "ndcg@20")
-REQUIRED_KEYS = ("model", "valid", "epochs", "seconds_per_epoch", "total_seconds", "recommender")
-
-
-SPLITS = {"course": "the course's split (equal timestamps ordered by item id)",
-          "recbole": "RecBole 1.2.1's split (its tie rule; see course_lib.sequences)"}
-RECBOLE_SPLIT = " (RecBole's split)"
-# The models whose recipe trains with course_lib.train.fit, the loop that runs data parallel (--nproc N).
-LOOP_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "sasrec-text", "sasrec-fusion")
-# The models --save can bundle (course_lib.bundle.SUPPORTED: the neural models, counts and item vectors).
-SAVABLE_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "pop", "markov", "itemknn", "item2vec", "glove")
 # What torchrun starts in each process: the course CLI (tests point it at a script that loads tiny data).
 WORKER_ENTRY: tuple[str, ...] = ("-m", "course_lib")
 
 
-def split_label(split: SplitData) -> str:
-    """Which ``SPLITS`` entry ``split`` is: "recbole" for RecBole's tie rule, else "course"."""
-    return "recbole" if split.tie_break == "recbole" else "course"
-
-
-def load_split(dataset: str, split: str = "course") -> SplitData:
-    """The leave-one-out split of ``dataset`` (only MovieLens names are known to ``course train``).
-
-    ``split="course"``: the course default; ``"recbole"``: RecBole 1.2.1's targets (file order, its tie rule).
-    """
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r}: expected one of {tuple(SPLITS)}")
-    from course_lib.data import load_movielens
-    if split == "recbole":
-        return leave_one_out(load_movielens(dataset, file_order=True).interactions, tie_break="recbole")
-    return leave_one_out(load_movielens(dataset).interactions)
-
-
-def run_training(name: str, split: SplitData, *, seed: int = 42, fast: bool = False,
-                 dataset: str = "ml-100k") -> dict:
-    """Train ``name`` on ``split`` and evaluate it; returns the report ``course train --json`` prints.
-
-    Keys: model, dataset, split (``split_label``), seed, fast, nproc (processes: ``distributed.world_size()``),
-    valid, test, test_history_kept, test_ci (bootstrap 95 % CI of test hr@10 / ndcg@10), epochs,
-    seconds_per_epoch, total_seconds, params (if the recipe reports them), and, left out of the JSON that
-    ``course train --json`` prints, ``recommender`` (the fitted model) and ``test_ranks`` ((U,) full-ranking rank
-    of each user's test target, history removed: what bootstrap intervals and paired comparisons need). Under a process group every process trains and
-    evaluates (each on its share) and gets the same report.
-    """
-    trainer = zoo.get_trainer(name)
-    runtime.seed_everything(seed)
-    kwargs = {"seed": seed, "fast": fast}
-    if "dataset" in inspect.signature(trainer).parameters:
-        kwargs["dataset"] = dataset
-    result = trainer(split, **kwargs)
-    missing = [k for k in REQUIRED_KEYS if k not in result]
-    if missing:
-        raise ValueError(f"trainer of {name!r} returned no {missing}; see course_lib.zoo for the contract")
-    model = result["recommender"]
-    test = evaluate(model, split, part="test", return_ranks=True)
-    ranks = test.pop("ranks")
-    kept = evaluate(model, split, part="test", exclude_history=False)
-    ci = {m: list(bootstrap_ci(per_user(ranks, m), seed=seed)[1:]) for m in ("hr@10", "ndcg@10")}
-    report = {"model": name, "dataset": dataset, "split": split_label(split), "seed": seed, "fast": fast,
-              "nproc": distributed.world_size(), "valid": result["valid"],
-              "test": test, "test_history_kept": kept, "test_ci": ci, "epochs": result["epochs"],
-              "seconds_per_epoch": result["seconds_per_epoch"], "total_seconds": result["total_seconds"]}
-    if "params" in result:
-        report["params"] = result["params"]
-    report["recommender"], report["test_ranks"] = model, ranks
-    return report
-
-
-def command_line(report: dict) -> str:
-    """The ``course train`` command that reproduces ``report``."""
-    fast = " --fast" if report["fast"] else ""
-    split = " --split recbole" if report.get("split") == "recbole" else ""
-    nproc = f" --nproc {report['nproc']}" if report.get("nproc", 1) > 1 else ""
-    exact = " --deterministic" if report.get("deterministic") else ""
-    return (f"course train {report['model']} --dataset {report['dataset']}{split} --seed {report['seed']}"
-            f"{fast}{nproc}{exact} --json")
-
-
-def record_report(report: dict, path=None) -> None:
-    """Store the test rows (history removed and kept) of ``report`` in the results store."""
-    from course_lib import results
-
-    ci = {f"{m}_{side}": value for m, (low, high) in report["test_ci"].items()
-          for side, value in (("low", low), ("high", high))}
-    common = {"seed": report["seed"], "command": command_line(report), "path": path, "fast": report["fast"]}
-    suffix = RECBOLE_SPLIT if report.get("split") == "recbole" else ""
-    results.record(report["model"], report["dataset"], {**report["test"], **ci},
-                   protocol=results.DEFAULT_PROTOCOL + suffix, **common)
-    results.record(report["model"], report["dataset"], report["test_history_kept"],
-                   protocol="full ranking, history kept" + suffix, **common)
-
-
-def format_table(report: dict) -> str:
+def format_table(report: Report) -> str:
     """A readable summary of ``report``: one row per evaluation, the headline metrics as columns."""
-    split = ", RecBole's split" if report.get("split") == "recbole" else ""
-    nproc = f", {report['nproc']} processes" if report.get("nproc", 1) > 1 else ""
-    lines = [f"{report['model']} on {report['dataset']} (seed {report['seed']}{split}"
-             f"{', FAST' if report['fast'] else ''}{nproc}): "
-             f"{report['epochs']} epoch(s), {report['seconds_per_epoch']:.2f} s/epoch, "
-             f"{report['total_seconds']:.1f} s in total",
+    split = ", RecBole's split" if report.split == "recbole" else ""
+    nproc = f", {report.nproc} processes" if report.nproc > 1 else ""
+    lines = [f"{report.model} on {report.dataset} (seed {report.seed}{split}"
+             f"{', FAST' if report.fast else ''}{nproc}): "
+             f"{report.epochs} epoch(s), {report.seconds_per_epoch:.2f} s/epoch, "
+             f"{report.total_seconds:.1f} s in total",
              f"{'evaluation':<28}" + "".join(f"{m:>10}" for m in TABLE_METRICS)]
-    for label, key in (("valid", "valid"), ("test (history removed)", "test"),
-                       ("test (history kept)", "test_history_kept")):
-        row = report[key]
+    for label, row in (("valid", report.valid), ("test (history removed)", report.test),
+                       ("test (history kept)", report.test_history_kept)):
         lines.append(f"{label:<28}" + "".join(f"{row.get(m, float('nan')):>10.4f}" for m in TABLE_METRICS))
-    low, high = report["test_ci"]["ndcg@10"]
+    low, high = report.test_ci["ndcg@10"]
     lines.append(f"test ndcg@10 95% bootstrap CI: [{low:.4f}, {high:.4f}]")
-    lines.append(f"reproduce: {command_line(report)}")
+    lines.append(f"reproduce: {report.command()}")
     return "\n".join(lines)
 
 
@@ -202,7 +114,7 @@ def launch(args: argparse.Namespace) -> int:
     return status
 
 
-def _train_and_report(args: argparse.Namespace, fast: bool) -> dict:
+def _train_and_report(args: argparse.Namespace, fast: bool) -> Report:
     """Load the split and train: ``run_training``'s report. Prints go to stderr with --json, nowhere off rank 0."""
     with contextlib.ExitStack() as stack:
         if not distributed.is_main():
@@ -212,23 +124,22 @@ def _train_and_report(args: argparse.Namespace, fast: bool) -> dict:
         split = load_split(args.dataset, args.split)
         if args.deterministic:       # one CPU thread: the same bits run after run (runtime.bit_reproducible)
             stack.enter_context(runtime.bit_reproducible())
-        report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset)
-        report["deterministic"] = bool(args.deterministic)
+        report = run_training(args.model, split, seed=args.seed, fast=fast, dataset=args.dataset,
+                              deterministic=bool(args.deterministic))
         if args.save and distributed.is_main():
             save_report(report, split, args.save)
         return report
 
 
-def save_report(report: dict, split: SplitData, folder: str) -> None:
+def save_report(report: Report, split: SplitData, folder: str) -> None:
     """``--save DIR``: the trained model as a bundle (``course_lib.bundle``), ready for ``course recommend DIR``."""
     from course_lib.bundle import save_bundle
     from course_lib.data import load_movielens
 
-    metrics = {key: report[key] for key in ("valid", "test", "test_history_kept")}
-    path = save_bundle(folder, report["recommender"], split, load_movielens(report["dataset"]).items,
-                       name=report["model"], dataset=report["dataset"], params=report.get("params"),
-                       metrics={**metrics, "seed": report["seed"], "fast": report["fast"],
-                                "command": command_line(report)})
+    metrics = {"valid": report.valid, "test": report.test, "test_history_kept": report.test_history_kept}
+    path = save_bundle(folder, report.recommender, split, load_movielens(report.dataset).items,
+                       name=report.model, dataset=report.dataset, params=report.params,
+                       metrics={**metrics, "seed": report.seed, "fast": report.fast, "command": report.command()})
     print(f"saved the model to {path}: course recommend {path} --history TITLE ...")
 
 
@@ -240,7 +151,7 @@ def _worker_nproc(args: argparse.Namespace) -> int:
     return size
 
 
-def _run_worker(args: argparse.Namespace, fast: bool) -> dict:
+def _run_worker(args: argparse.Namespace, fast: bool) -> Report:
     """One of torchrun's processes: join the process group, train on this rank's share, leave the group."""
     with distributed.process_group():
         return _train_and_report(args, fast)
@@ -259,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     fast = args.fast or runtime.is_fast()
     worker = distributed.launched_by_torchrun()       # one of the N processes that launch() starts
     try:
-        zoo.get_trainer(args.model)     # an unknown name fails before the data is loaded
+        recipes.get_trainer(args.model)     # an unknown name fails before the data is loaded
         if args.save and args.model not in SAVABLE_MODELS:
             raise ValueError(f"--save: {args.model!r} cannot be saved yet; models with bundles: "
                              f"{', '.join(SAVABLE_MODELS)}")
@@ -274,8 +185,7 @@ def run(args: argparse.Namespace) -> int:
         return 0                        # rank 0 alone prints and records
     if not args.no_record:
         record_report(report, args.results)
-    printable = {key: value for key, value in report.items() if key not in ("recommender", "test_ranks")}
-    print(json.dumps(printable, default=_json_default) if args.json else format_table(report))
+    print(json.dumps(report.to_dict(), default=_json_default) if args.json else format_table(report))
     return 0
 
 
@@ -283,7 +193,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "train", help="train a model and print validation + test metrics",
         description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="models: " + ", ".join(sorted(zoo.TRAINERS)))
+        epilog="models: " + ", ".join(sorted(recipes.REGISTRY)))
     parser.add_argument("model", help="model name (see the list below)")
     parser.add_argument("--dataset", default="ml-100k", help="dataset name (default: ml-100k)")
     parser.add_argument("--split", choices=tuple(SPLITS), default="course",

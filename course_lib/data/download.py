@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from course_lib.data.registry import DataError
+from course_lib.files import atomic_path
 
 RETRY_DELAYS = (1.0, 4.0)   # seconds to wait before the 2nd and 3rd attempt; tests set (0.0, 0.0)
 TIMEOUT_S = 30.0
@@ -93,9 +93,8 @@ def download(url: str, dest: Path, *, md5: str | None = None, sha256: str | None
     ``dest`` is never touched unless the new file passed every check.
     """
     delays = RETRY_DELAYS if retry_delays is None else retry_delays
-    part = dest.with_name(dest.name + ".part")
     last = ""
-    try:
+    with atomic_path(dest) as part:
         for attempt in range(len(delays) + 1):
             if attempt:
                 time.sleep(delays[attempt - 1])
@@ -113,9 +112,6 @@ def download(url: str, dest: Path, *, md5: str | None = None, sha256: str | None
         if url.endswith(".zip") or url.endswith(".whl"):
             check_zip(part, required, label=f"{url}")
         verify_checksums(part, md5, sha256)
-        os.replace(part, dest)
-    finally:
-        part.unlink(missing_ok=True)
     return dest
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from course_lib.data.movielens import fetch_grouplens
 from course_lib.data.registry import DataError, announce, cache_dir, dataset_info
+from course_lib.files import atomic_path
 
 LARGE_DATASETS = ("ml-25m",)
 COLUMNS = {"userId": "user_id", "movieId": "item_id", "rating": "rating", "timestamp": "timestamp"}
@@ -50,14 +51,12 @@ def ratings_csv(name: str = "ml-25m") -> Path:
         size = zf.getinfo(member).file_size
         if target.exists() and target.stat().st_size == size:
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.with_name(target.name + ".part")
-        with zf.open(member) as source, open(part, "wb") as sink:
-            shutil.copyfileobj(source, sink, length=1 << 20)
-    if part.stat().st_size != size:
-        part.unlink()
-        raise DataError(f"extracting {member} from {archive} stopped short; delete the archive and fetch it again")
-    part.replace(target)
+        with atomic_path(target) as part:
+            with zf.open(member) as source, open(part, "wb") as sink:
+                shutil.copyfileobj(source, sink, length=1 << 20)
+            if part.stat().st_size != size:
+                raise DataError(f"extracting {member} from {archive} stopped short; delete the archive and fetch "
+                                "it again")
     return target
 
 

@@ -13,11 +13,12 @@ The GloVe text format is one token per line followed by its D floats, separated 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from course_lib.files import atomic_path
 
 
 def save_item_embeddings(path: str | os.PathLike, vectors, item_ids, **metadata) -> Path:
@@ -36,16 +37,9 @@ def save_item_embeddings(path: str | os.PathLike, vectors, item_ids, **metadata)
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_suffix(".npz")
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {f"meta_{k}": np.asarray(v) for k, v in metadata.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part.npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, vectors=vectors, item_ids=item_ids, **meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as part, open(part, "wb") as fh:      # a file object: np.savez adds no suffix
+        np.savez(fh, vectors=vectors, item_ids=item_ids, **meta)
     return path
 
 
@@ -104,11 +98,9 @@ def save_glove_text(path: str | os.PathLike, tokens, vectors, precision: int = 6
     if bad:
         raise ValueError(f"tokens must be non-empty and contain no whitespace: {bad[:3]}")
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", encoding="utf-8") as out:
+    with atomic_path(path) as part, open(part, "w", encoding="utf-8") as out:
         for token, vec in zip(tokens, vectors):
             out.write(token + " " + " ".join(f"{x:.{precision}g}" for x in vec) + "\n")
-    os.replace(tmp, path)
     return path
 
 

@@ -6,8 +6,8 @@ history's item vectors, and every item is scored by its cosine similarity to tha
     u = sum_t decay ** (T - t) * v[s_t] / sum_t decay ** (T - t)
     score(i) = cos(u, v[i])
 
-``decay = 1`` is a plain average; ``decay -> 0`` uses only the last item ("items similar to what you
-just watched"). Padding (id 0) never counts and never competes (its score is -inf).
+``decay = 1`` is a plain average; ``decay = 0`` uses only the last item ("items similar to what you
+just watched"; 0 ** 0 = 1). Padding (id 0) never counts and never competes (its score is -inf).
 """
 
 from __future__ import annotations
@@ -36,16 +36,16 @@ class EmbeddingRecommender:
 
     Args:
         item_emb: (N+1, D) item vectors indexed by internal id (row 0 = padding, ignored).
-        decay: weight ratio between consecutive history positions, in (0, 1].
+        decay: weight ratio between consecutive history positions, in [0, 1].
         max_len: only the last ``max_len`` items of a history count (None = all given).
     """
 
     def __init__(self, item_emb, decay: float = 0.8, max_len: int | None = None):
-        if not 0.0 < decay <= 1.0:
-            raise ValueError(f"decay={decay}: expected 0 < decay <= 1")
+        if not 0.0 <= decay <= 1.0:
+            raise ValueError(f"decay={decay}: expected 0 <= decay <= 1")
         self.item_emb = as_table(item_emb)
         self.unit = normalise_rows(self.item_emb)
-        self.decay = decay
+        self.decay = float(decay)
         self.max_len = max_len
 
     @property

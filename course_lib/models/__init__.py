@@ -7,13 +7,11 @@ Classical baselines (``fit(split)`` then ``scores``; column 0, padding, is alway
     itemknn      ItemKNNRecommender     cosine similarity of items' user sets, summed over recent items
 
 Neural models (``torch.nn.Module``) add ``forward(seqs) -> hidden (B, L, D)`` and ``loss(batch)``.
-Each model file also has ``train_default(split, *, seed, fast) -> dict``, the recipe behind ``course train``
-(registered in ``course_lib.zoo.TRAINERS``).
+Models hold architectures and scorers only; how each is trained and chosen on validation (its recipe) lives in
+``course_lib.recipes``, which imports the models and never the other way round.
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import torch
@@ -34,22 +32,3 @@ def last_items(seqs: torch.Tensor) -> np.ndarray:
     if seqs.dim() != 2:
         raise ValueError(f"seqs must be (batch, max_len), got shape {tuple(seqs.shape)}")
     return seqs[:, -1].detach().cpu().numpy().astype(np.int64)
-
-
-def fit_baseline(name: str, make_model, split: SplitData, grid: dict | None = None) -> dict:
-    """Fit ``make_model(**setting)`` on ``split`` for each setting in ``grid`` ({label: kwargs}), keep the best
-    by validation NDCG@10 (never the test split); return ``course train``'s result dict."""
-    from course_lib.metrics import evaluate
-
-    start = time.perf_counter()
-    grid = grid or {"default": {}}
-    results = {}
-    for label, kwargs in grid.items():
-        model = make_model(**kwargs).fit(split)
-        results[label] = (evaluate(model, split, part="valid"), model, kwargs)
-    best = max(results, key=lambda label: results[label][0]["ndcg@10"])
-    valid, model, kwargs = results[best]
-    seconds = time.perf_counter() - start
-    return {"model": name, "valid": valid, "epochs": 0, "seconds_per_epoch": 0.0, "total_seconds": seconds,
-            "params": kwargs, "valid_grid": {label: r[0]["ndcg@10"] for label, r in results.items()},
-            "recommender": model}

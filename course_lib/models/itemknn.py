@@ -19,10 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from course_lib.models import fit_baseline, item_counts
+from course_lib.models import item_counts
 from course_lib.sequences import SplitData
-
-RECENT_GRID = (1, 5, 20, 50)
 
 
 def user_item_matrix(split: SplitData, include_valid: bool = False) -> sp.csr_matrix:
@@ -72,9 +70,3 @@ class ItemKNNRecommender:
         out = torch.from_numpy(dense).float()
         out[:, 0] = float("-inf")
         return out.to(seqs.device)
-
-
-def train_default(split: SplitData, *, seed: int, fast: bool) -> dict:
-    """``course train itemknn``: cosine similarities, ``num_recent`` chosen by validation NDCG@10."""
-    grid = (5, 20) if fast else RECENT_GRID
-    return fit_baseline("itemknn", ItemKNNRecommender, split, {f"recent={r}": {"num_recent": r} for r in grid})

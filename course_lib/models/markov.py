@@ -17,10 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from course_lib.models import fit_baseline, item_counts, last_items
+from course_lib.models import item_counts, last_items
 from course_lib.sequences import SplitData
-
-BETA_GRID = (1.0, 100.0, 1000.0, 10000.0)
 
 
 def transition_counts(split: SplitData, include_valid: bool = False) -> sp.csr_matrix:
@@ -65,9 +63,3 @@ class MarkovRecommender:
         out = torch.from_numpy(probs).float()
         out[:, 0] = float("-inf")
         return out.to(seqs.device)
-
-
-def train_default(split: SplitData, *, seed: int, fast: bool) -> dict:
-    """``course train markov``: count transitions, choose beta by validation NDCG@10."""
-    grid = (1.0, 1000.0) if fast else BETA_GRID
-    return fit_baseline("markov", MarkovRecommender, split, {f"beta={b:g}": {"beta": b} for b in grid})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from course_lib.models import fit_baseline, item_counts
+from course_lib.models import item_counts
 from course_lib.sequences import SplitData
 
 
@@ -39,8 +39,3 @@ class PopularityRecommender:
         """(B, L) -> (B, N+1): every row is the count vector."""
         self.top_items(0)                                                    # raises if not fitted
         return self.counts.to(seqs.device).expand(len(seqs), -1).clone()
-
-
-def train_default(split: SplitData, *, seed: int, fast: bool) -> dict:
-    """``course train pop``: count the training interactions."""
-    return fit_baseline("pop", PopularityRecommender, split)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from course_lib.models import fit_baseline
 from course_lib.sequences import SplitData
 
 
@@ -28,8 +27,3 @@ class RandomRecommender:
         out = torch.rand(len(seqs), self.num_items + 1, generator=self.generator).to(seqs.device)
         out[:, 0] = float("-inf")
         return out
-
-
-def train_default(split: SplitData, *, seed: int, fast: bool) -> dict:
-    """``course train random``: nothing to learn."""
-    return fit_baseline("random", lambda: RandomRecommender(seed), split)

@@ -123,16 +123,6 @@ def text_initialised_sasrec(config: SASRecConfig, text_emb, init_std: float = 0.
 VARIANTS = ("id", "text", "text-init", "fusion")
 
 
-def item_text_table(split, dataset: str = "ml-100k", encoder=None, template: str | None = None) -> np.ndarray:
-    """(N+1, T) cached text embeddings of ``dataset``'s items aligned with ``split``'s internal ids."""
-    from course_lib.data import load_movielens
-    from course_lib.text import DEFAULT_TEMPLATE
-    from course_lib.text_cache import embed_items
-
-    emb = embed_items(load_movielens(dataset).items, dataset, encoder, template or DEFAULT_TEMPLATE)
-    return emb.table(split.item_ids)
-
-
 def build_variant(variant: str, config: SASRecConfig, text_emb=None, fusion: str = "sum") -> SASRec:
     """A fresh model for ``variant``: "id" (plain SASRec), "text", "text-init" or "fusion"."""
     if variant not in VARIANTS:
@@ -144,41 +134,3 @@ def build_variant(variant: str, config: SASRecConfig, text_emb=None, fusion: str
     if variant == "text-init":
         return text_initialised_sasrec(config, text_emb)
     return TextSASRec(config, text_emb, mode=variant, fusion=fusion)
-
-
-def train_variant(split, variant: str, *, seed: int, text_emb=None, fusion: str = "sum", fast: bool = False,
-                  progress: bool = True, mask_unseen: bool = False, **overrides) -> dict:
-    """Train one variant with SASRec's course recipe (``sasrec_train.DEFAULTS`` updated by ``overrides``).
-
-    ``mask_unseen``: keep the items that never occur in ``split``'s training parts out of the training
-    softmax (``SASRec.exclude_from_training``), so that they are not pushed down as negatives and a text
-    variant can still recommend them (cold start). The model name then ends in "-masked".
-
-    Returns ``sasrec_train.train_sasrec``'s dict with ``model`` set to e.g. "sasrec-text".
-    """
-    from course_lib import runtime
-    from course_lib.models.sasrec_train import DEFAULTS, FAST_OVERRIDES, MODEL_KEYS, train_sasrec
-    from course_lib.train import recipe_settings
-
-    settings = recipe_settings(DEFAULTS, {**(FAST_OVERRIDES if fast else {}), **overrides}, "SASRec")
-    runtime.seed_everything(seed)                      # the model's initial weights depend on the seed too
-    config = SASRecConfig(num_items=split.num_items, **{k: settings[k] for k in MODEL_KEYS})
-    model = build_variant(variant, config, text_emb, fusion)
-    if mask_unseen:
-        model.exclude_from_training(split.train_item_counts() == 0)
-    train_settings = {k: v for k, v in settings.items() if k not in MODEL_KEYS}   # model ones come from config
-    result = train_sasrec(split, seed=seed, model=model, progress=progress, **train_settings)
-    name = {"id": "sasrec", "text": "sasrec-text", "text-init": "sasrec-textinit", "fusion": "sasrec-fusion"}
-    result["model"] = (name[variant] + (f"-{fusion}" if variant == "fusion" and fusion != "sum" else "")
-                       + ("-masked" if mask_unseen else ""))
-    return result
-
-
-def train_default_text(split, *, seed: int, fast: bool, dataset: str = "ml-100k") -> dict:
-    """``course train sasrec-text``: frozen MiniLM item texts + learned projection as SASRec's item table."""
-    return train_variant(split, "text", seed=seed, fast=fast, text_emb=item_text_table(split, dataset))
-
-
-def train_default_fusion(split, *, seed: int, fast: bool, dataset: str = "ml-100k") -> dict:
-    """``course train sasrec-fusion``: ID embedding + projected MiniLM text embedding (sum)."""
-    return train_variant(split, "fusion", seed=seed, fast=fast, text_emb=item_text_table(split, dataset))

@@ -1,4 +1,4 @@
-"""Train BERT4Rec with the course defaults: the recipe behind ``course train bert4rec`` and notebook 06.
+"""BERT4Rec's recipe: the course defaults behind ``course train bert4rec`` and notebook 06.
 
 The defaults were chosen on the VALIDATION split of ML-100k (leave-one-out, full ranking) by the sweeps in
 ``benchmarks/results/sweep-bert4rec*-h200.json`` (``benchmarks/sweep.py``, 26 settings x 2-3 seeds): batch 64
@@ -16,7 +16,8 @@ import pandas as pd
 from course_lib import runtime
 from course_lib.models.bert4rec import Bert4Rec, Bert4RecConfig, ClozeWithLastItemDataset
 from course_lib.sequences import ClozeDataset, SplitData
-from course_lib.train import TrainConfig, fit, recipe_result, recipe_settings
+from course_lib.recipes.common import recipe_result, recipe_settings
+from course_lib.train import TrainConfig, fit
 
 DEFAULTS = {
     "max_len": 50, "hidden_dim": 64, "num_heads": 2, "num_layers": 2, "dropout": 0.2,

@@ -1,4 +1,4 @@
-"""Default recipes behind ``course train item2vec`` and ``course train glove`` (registered in ``course_lib.zoo``).
+"""Recipes of the embedding models: ``course train item2vec`` and ``course train glove``.
 
 Both train item vectors on the training part of each user's history only (never the validation or test
 items), wrap them in an ``EmbeddingRecommender`` and choose its recency ``decay`` by validation NDCG@10.
@@ -12,6 +12,7 @@ from course_lib.embeddings.cooccurrence import cooccurrence_matrix
 from course_lib.embeddings.glove import GloVeConfig, symbol_vectors, train_glove
 from course_lib.embeddings.recommender import EmbeddingRecommender
 from course_lib.embeddings.word2vec import ITEM2VEC_DEFAULTS, item_vectors, train_item2vec
+from course_lib.recipes.common import choose_on_validation
 from course_lib.sequences import SplitData
 
 DECAY_GRID = (0.1, 0.3, 0.6, 0.9)
@@ -25,14 +26,9 @@ GLOVE_FAST = dict(num_epochs=5)
 
 def choose_decay(item_emb, split: SplitData, grid=DECAY_GRID) -> tuple[EmbeddingRecommender, dict, dict]:
     """Try each recency decay on the VALIDATION split; return (best recommender, its metrics, {decay: ndcg@10})."""
-    from course_lib.metrics import evaluate
-
-    results = {}
-    for decay in grid:
-        recommender = EmbeddingRecommender(item_emb, decay=decay)
-        results[decay] = (evaluate(recommender, split, part="valid"), recommender)
-    best = max(results, key=lambda d: results[d][0]["ndcg@10"])
-    return results[best][1], results[best][0], {d: r[0]["ndcg@10"] for d, r in results.items()}
+    model, valid, _, scores = choose_on_validation(
+        EmbeddingRecommender, split, {d: {"item_emb": item_emb, "decay": d} for d in grid})
+    return model, valid, scores
 
 
 def _report(name: str, recommender, valid: dict, grid: dict, params: dict, epochs: int, start: float,

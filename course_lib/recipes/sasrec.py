@@ -1,4 +1,4 @@
-"""Train SASRec with the course defaults: the recipe behind ``course train sasrec`` / ``sasrec-bce`` and notebook 05.
+"""SASRec's recipe: the course defaults behind ``course train sasrec`` / ``sasrec-bce`` and notebook 05.
 
 The defaults were chosen on the VALIDATION split of ML-100k (leave-one-out, full ranking); the test split was
 only read by ``benchmarks/sasrec.py`` after the choice. Training examples are all sliding windows of every
@@ -11,7 +11,8 @@ from __future__ import annotations
 from course_lib import runtime
 from course_lib.models.sasrec import SASRec, SASRecConfig
 from course_lib.sequences import NextItemDataset, SplitData
-from course_lib.train import TrainConfig, fit, recipe_result, recipe_settings
+from course_lib.recipes.common import recipe_result, recipe_settings
+from course_lib.train import TrainConfig, fit
 
 DEFAULTS = {
     "max_len": 50, "hidden_dim": 64, "num_heads": 1, "num_layers": 2, "dropout": 0.2, "inner_dim": None,
