@@ -43,14 +43,12 @@ def results_path(results: Path, name: str, split: str, fast: bool) -> Path:
 
 
 def recipe(model_name: str):
-    """``(train, DEFAULTS, FAST_OVERRIDES)`` of the course recipe for "sasrec" or "bert4rec"."""
-    if model_name == "sasrec":
-        from course_lib.recipes import sasrec as module
-        return module.train_sasrec, module.DEFAULTS, module.FAST_OVERRIDES
-    if model_name == "bert4rec":
-        from course_lib.recipes import bert4rec as module
-        return module.train_bert4rec, module.DEFAULTS, module.FAST_OVERRIDES
-    raise ValueError(f"model_name={model_name!r}: expected 'sasrec' or 'bert4rec'")
+    """``(train, DEFAULTS, FAST_OVERRIDES)`` of a loop-trained model's recipe (``course_lib.recipes``)."""
+    from course_lib.recipes import recipe_module
+    if model_name not in ("sasrec", "bert4rec", "gru4rec"):
+        raise ValueError(f"model_name={model_name!r}: expected 'sasrec', 'bert4rec' or 'gru4rec'")
+    module = recipe_module(model_name)
+    return getattr(module, f"train_{model_name}"), module.DEFAULTS, module.FAST_OVERRIDES
 
 
 def add_deterministic_argument(parser) -> None:

@@ -1,4 +1,4 @@
-"""Hyperparameter sweeps for SASRec and BERT4Rec on ML-100k, scored on the VALIDATION split only.
+"""Hyperparameter sweeps for SASRec, BERT4Rec and GRU4Rec on ML-100k, scored on the VALIDATION split only.
 
     python benchmarks/sweep.py bert4rec --grid benchmarks/grids/bert4rec.json --seeds 0 1 --jobs 8
     python benchmarks/sweep.py sasrec --grid benchmarks/grids/sasrec.json --seeds 0 --jobs 1 --fast
@@ -56,7 +56,7 @@ def recipe_defaults(model_name: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=("sasrec", "bert4rec"))
+    parser.add_argument("model", choices=("sasrec", "bert4rec", "gru4rec"))
     parser.add_argument("--grid", type=Path, required=True, help="JSON list of override dicts")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--jobs", type=int, default=1, help="processes at a time")

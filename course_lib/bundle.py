@@ -8,7 +8,7 @@ A bundle is a folder with two files::
 
 ``save_bundle(folder, model, split, items, ...)`` writes both into ``<folder>.part`` and renames it, so a crash
 never leaves half a bundle; ``load_bundle(folder)`` checks the format version, the files and that the tensors fit
-the configuration before returning anything. Supported: SASRec and BERT4Rec (their state dict), and the models
+the configuration before returning anything. Supported: SASRec, BERT4Rec and GRU4Rec (their state dict), and the models
 whose state is a few arrays: popularity (counts), Markov (transition counts), item-KNN (similarities) and the
 embedding recommender of item2vec / GloVe (item vectors). A sparse matrix is stored as its CSR arrays.
 """
@@ -37,8 +37,10 @@ class BundleError(ValueError):
 def _modules() -> dict:
     """Neural models: class name -> (class, config class); the weights are the state dict."""
     from course_lib.models.bert4rec import Bert4Rec, Bert4RecConfig
+    from course_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
     from course_lib.models.sasrec import SASRec, SASRecConfig
-    return {"SASRec": (SASRec, SASRecConfig), "Bert4Rec": (Bert4Rec, Bert4RecConfig)}
+    return {"SASRec": (SASRec, SASRecConfig), "Bert4Rec": (Bert4Rec, Bert4RecConfig),
+            "GRU4Rec": (GRU4Rec, GRU4RecConfig)}
 
 
 def _csr_tensors(prefix: str, matrix) -> dict:
@@ -94,7 +96,7 @@ def _count_models() -> dict:
     }
 
 
-SUPPORTED = ("SASRec", "Bert4Rec", "PopularityRecommender", "MarkovRecommender", "ItemKNNRecommender",
+SUPPORTED = ("SASRec", "Bert4Rec", "GRU4Rec", "PopularityRecommender", "MarkovRecommender", "ItemKNNRecommender",
              "EmbeddingRecommender")
 
 

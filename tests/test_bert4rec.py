@@ -1,14 +1,12 @@
 """BERT4Rec: shapes, the cloze data, bidirectional attention, padding, and learning a planted rule."""
 
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from course_lib.metrics import evaluate
 from course_lib.models.bert4rec import Bert4Rec, Bert4RecConfig, ClozeWithLastItemDataset
 from course_lib.recipes.bert4rec import FAST_OVERRIDES, train_bert4rec, train_default, valid_curve
-from course_lib.sequences import ClozeDataset, leave_one_out, pad_left
+from course_lib.sequences import ClozeDataset, pad_left
 
 NUM_ITEMS = 30
 
@@ -18,18 +16,6 @@ def tiny_model(max_len: int = 12, attn: str = "sdpa", seed: int = 0, dropout: fl
     config = Bert4RecConfig(num_items=NUM_ITEMS, max_len=max_len, hidden_dim=16, num_heads=2,
                             num_layers=2, dropout=dropout, attn_implementation=attn)
     return Bert4Rec(config).eval()
-
-
-def rule_split(num_users: int = 60, length: int = 15, num_items: int = NUM_ITEMS, seed: int = 0):
-    """Every user walks the items in order: item i is always followed by item i+1 (wrapping around)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for user in range(num_users):
-        start = int(rng.integers(num_items))
-        for t in range(length):
-            rows.append((user, (start + t) % num_items + 1, 1000 + t))
-    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
-    return leave_one_out(frame)
 
 
 def test_shapes_and_score_columns():
@@ -65,8 +51,8 @@ def test_bad_config_and_input():
         model.loss((torch.ones(2, 4, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long)))
 
 
-def test_cloze_masking_rate_and_padding_never_masked():
-    split = rule_split(num_users=200, length=8)
+def test_cloze_masking_rate_and_padding_never_masked(walks):
+    split = walks(num_users=200, length=8)
     mask_id = split.num_items + 1
     torch.manual_seed(0)
     data = ClozeDataset(split, max_len=12, mask_prob=0.3, mask_id=mask_id)
@@ -84,8 +70,8 @@ def test_cloze_masking_rate_and_padding_never_masked():
     assert 0.28 < masked / real < 0.34        # 0.3 plus the forced one-per-sequence when none was drawn
 
 
-def test_last_item_examples_mask_only_the_last_item():
-    split = rule_split(num_users=20, length=6)
+def test_last_item_examples_mask_only_the_last_item(walks):
+    split = walks(num_users=20, length=6)
     cloze = ClozeDataset(split, max_len=8, mask_prob=0.2, mask_id=split.num_items + 1)
     data = ClozeWithLastItemDataset(cloze, last_item_prob=1.0)
     inputs, labels = data[0]
@@ -148,8 +134,8 @@ TINY = {"max_len": 10, "hidden_dim": 16, "dropout": 0.0, "mask_prob": 0.3, "last
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_learns_a_deterministic_next_item_rule(seed, one_thread):
-    split = rule_split(num_items=NUM_ITEMS, seed=seed)
+def test_learns_a_deterministic_next_item_rule(seed, one_thread, walks):
+    split = walks(num_items=NUM_ITEMS, seed=seed)
     untrained = Bert4Rec(Bert4RecConfig(num_items=NUM_ITEMS, max_len=10, hidden_dim=16))
     assert evaluate(untrained, split, "test", exclude_history=False, max_len=10)["hr@10"] < 0.6
     result = train_bert4rec(split, seed=seed, num_epochs=60, **TINY)
@@ -157,8 +143,8 @@ def test_learns_a_deterministic_next_item_rule(seed, one_thread):
     assert test["hr@10"] >= 0.9, test
 
 
-def test_train_default_fast_runs_end_to_end(one_thread):
-    split = rule_split(num_users=20, length=8)
+def test_train_default_fast_runs_end_to_end(one_thread, walks):
+    split = walks(num_users=20, length=8)
     result = train_default(split, seed=0, fast=True)
     assert result["model"] == "bert4rec" and result["epochs"] == FAST_OVERRIDES["num_epochs"]
     assert 0.0 <= result["valid"]["ndcg@10"] <= 1.0

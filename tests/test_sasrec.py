@@ -1,14 +1,12 @@
 """SASRec on GPT-2: shapes, tied item table, causal mask, padding, both losses, learning a planted rule."""
 
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from course_lib.metrics import evaluate
 from course_lib.models.sasrec import SASRec, SASRecConfig, sample_negatives
 from course_lib.recipes.sasrec import train_sasrec
-from course_lib.sequences import NextItemDataset, leave_one_out
+from course_lib.sequences import NextItemDataset
 from course_lib.train import TrainConfig, fit
 
 NUM_ITEMS = 30
@@ -19,14 +17,6 @@ def tiny_model(max_len: int = 8, attn: str = "sdpa", seed: int = 0, dropout: flo
     config = SASRecConfig(num_items=NUM_ITEMS, max_len=max_len, hidden_dim=16, num_heads=2, num_layers=2,
                           dropout=dropout, loss=loss, attn_implementation=attn)
     return SASRec(config).eval()
-
-
-def rule_split(num_users: int = 60, length: int = 15, seed: int = 0):
-    """Every user walks the items in order: item i is always followed by item i+1 (wrapping around)."""
-    rng = np.random.default_rng(seed)
-    rows = [(u, (start + t) % NUM_ITEMS + 1, 1000 + t)
-            for u, start in enumerate(rng.integers(NUM_ITEMS, size=num_users)) for t in range(length)]
-    return leave_one_out(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]))
 
 
 def test_shapes_and_score_columns():
@@ -157,8 +147,8 @@ def one_thread():
 
 
 @pytest.mark.parametrize("loss", ["ce", "bce"])
-def test_learns_a_deterministic_next_item_rule(loss, one_thread):
-    split = rule_split(seed=1)
+def test_learns_a_deterministic_next_item_rule(loss, one_thread, walks):
+    split = walks(seed=1)
     model = tiny_model(max_len=10, dropout=0.0, loss=loss)
     config = TrainConfig(lr=5e-3, batch_size=32, num_epochs=40, eval_every=5, patience=100, max_len=10,
                          seed=0, progress=False)
@@ -167,8 +157,8 @@ def test_learns_a_deterministic_next_item_rule(loss, one_thread):
     assert history["loss"][-1] < history["loss"][0]
 
 
-def test_course_recipe_runs_end_to_end_in_seconds(one_thread):
-    split = rule_split(num_users=30, length=8)
+def test_course_recipe_runs_end_to_end_in_seconds(one_thread, walks):
+    split = walks(num_users=30, length=8)
     result = train_sasrec(split, seed=0, progress=False, max_len=6, hidden_dim=16, num_epochs=2, eval_every=1)
     assert result["model"] == "sasrec" and result["epochs"] == 2 and 0 <= result["valid"]["ndcg@10"] <= 1
     assert result["recommender"].scores(torch.tensor([[1, 2, 3]])).shape == (1, NUM_ITEMS + 1)
@@ -177,9 +167,9 @@ def test_course_recipe_runs_end_to_end_in_seconds(one_thread):
 
 
 @pytest.mark.parametrize("name", ["sasrec", "sasrec-bce"])
-def test_registered_for_course_train(name, one_thread):
+def test_registered_for_course_train(name, one_thread, walks):
     from course_lib import recipes
-    result = recipes.get_trainer(name)(rule_split(num_users=30, length=8), seed=0, fast=True)
+    result = recipes.get_trainer(name)(walks(num_users=30, length=8), seed=0, fast=True)
     assert result["model"] == name and result["epochs"] <= 4
     for key in ("valid", "seconds_per_epoch", "total_seconds", "recommender"):
         assert key in result

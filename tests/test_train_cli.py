@@ -3,20 +3,10 @@
 import dataclasses
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from course_lib import cli, recipes, results
 from course_lib.commands import train
-from course_lib.sequences import leave_one_out
-
-
-@pytest.fixture()
-def tiny_split():
-    rng = np.random.default_rng(0)
-    rows = [(u, (s + t) % 40 + 1, t) for u, s in enumerate(rng.integers(0, 40, 60)) for t in range(8)]
-    return leave_one_out(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]))
 
 
 @pytest.mark.parametrize("name", ["random", "pop", "markov", "itemknn"])

@@ -25,6 +25,7 @@ REGISTRY: dict[str, str] = {
     "sasrec": "course_lib.recipes.sasrec:train_default",
     "sasrec-bce": "course_lib.recipes.sasrec:train_default_bce",
     "bert4rec": "course_lib.recipes.bert4rec:train_default",
+    "gru4rec": "course_lib.recipes.gru4rec:train_default",
     "text-zeroshot": "course_lib.recipes.text:train_zeroshot",
     "sasrec-text": "course_lib.recipes.text:train_default_text",
     "sasrec-fusion": "course_lib.recipes.text:train_default_fusion",

@@ -30,9 +30,9 @@ SPLITS = {"course": "the course's split (equal timestamps ordered by item id)",
 RECBOLE_SPLIT = " (RecBole's split)"
 REQUIRED_KEYS = ("model", "valid", "epochs", "seconds_per_epoch", "total_seconds", "recommender")
 # The models whose recipe trains with course_lib.train.fit, the loop that runs data parallel (--nproc N).
-LOOP_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "sasrec-text", "sasrec-fusion")
+LOOP_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "gru4rec", "sasrec-text", "sasrec-fusion")
 # The models a bundle can hold (course_lib.bundle.SUPPORTED: the neural models, counts and item vectors).
-SAVABLE_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "pop", "markov", "itemknn", "item2vec", "glove")
+SAVABLE_MODELS = ("sasrec", "sasrec-bce", "bert4rec", "gru4rec", "pop", "markov", "itemknn", "item2vec", "glove")
 
 
 def split_label(split: SplitData) -> str:

@@ -1,0 +1,43 @@
+"""GRU4Rec's recipe: the course defaults behind ``course train gru4rec``.
+
+The model settings follow RecBole 1.2.1's GRU4Rec (embedding 64, GRU state 128, one layer, dropout 0.3,
+cross-entropy); the training settings are the course loop's, with the learning rate and batch size chosen on the
+VALIDATION split of ML-100k (``python benchmarks/sweep.py gru4rec benchmarks/grids/gru4rec.json``; the test split
+was read only by ``benchmarks/gru4rec.py`` afterwards). Training examples are all windows of every user's training
+part, as for SASRec: the GRU predicts at every position of a window in one pass.
+"""
+
+from __future__ import annotations
+
+from course_lib import runtime
+from course_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
+from course_lib.recipes.common import recipe_result, recipe_settings
+from course_lib.sequences import NextItemDataset, SplitData
+from course_lib.train import TrainConfig, fit
+
+DEFAULTS = {
+    "max_len": 50, "hidden_dim": 64, "gru_dim": 128, "num_layers": 1, "dropout": 0.3,
+    "lr": 2e-3, "batch_size": 128, "weight_decay": 0.0, "num_epochs": 200, "eval_every": 2, "patience": 3,
+    "warmup_ratio": 0.0, "decay": "constant",
+}
+FAST_OVERRIDES = {"num_epochs": 4, "eval_every": 2, "patience": 2}
+MODEL_KEYS = ("max_len", "hidden_dim", "gru_dim", "num_layers", "dropout")
+TRAIN_KEYS = ("max_len", "lr", "batch_size", "weight_decay", "num_epochs", "eval_every", "patience",
+              "warmup_ratio", "decay")
+
+
+def train_gru4rec(split: SplitData, *, seed: int = 42, checkpoint_path: str | None = None, progress: bool = True,
+                  **overrides) -> dict:
+    """Train GRU4Rec on ``split`` with ``DEFAULTS`` updated by ``overrides``; returns ``recipe_result``'s dict."""
+    params = recipe_settings(DEFAULTS, overrides, "GRU4Rec")
+    runtime.seed_everything(seed)
+    model = GRU4Rec(GRU4RecConfig(num_items=split.num_items, **{k: params[k] for k in MODEL_KEYS}))
+    data = NextItemDataset(split, max_len=params["max_len"], all_windows=True)
+    config = TrainConfig(**{k: params[k] for k in TRAIN_KEYS}, seed=seed, checkpoint_path=checkpoint_path,
+                         progress=progress)
+    return recipe_result("gru4rec", fit(model, data, split, config), params, model)
+
+
+def train_default(split: SplitData, *, seed: int, fast: bool) -> dict:
+    """``course train gru4rec``: the course defaults (``FAST_OVERRIDES`` when ``fast``)."""
+    return train_gru4rec(split, seed=seed, **(FAST_OVERRIDES if fast else {}))
