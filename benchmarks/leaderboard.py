@@ -2,6 +2,7 @@
 
     python benchmarks/leaderboard.py                # all models, seed 0 -> benchmarks/results/leaderboard.json
     python benchmarks/leaderboard.py --fast --models pop markov --out /tmp/lb.json
+    python benchmarks/leaderboard.py --models gru4rec --append    # add (or redo) models in the stored file
 
 Each model is trained exactly as ``course train MODEL --seed 0 --json`` trains it (``run_training``: the course
 split, the recipe's defaults and model selection on validation) and tested once: full ranking, history removed.
@@ -13,6 +14,7 @@ bootstrap intervals and paired comparisons. About 35 minutes on 2 CPU cores; run
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -35,8 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fast", action="store_true", help="small settings (smoke test)")
     parser.add_argument("--out", type=Path, default=None, help=f"JSON output path (default results/{FILE_NAME})")
+    parser.add_argument("--append", action="store_true",
+                        help="keep the other models already in --out (same seed and mode), replace these")
     args = parser.parse_args(argv)
     out = args.out or RESULTS / (FILE_NAME.replace(".json", "-fast.json") if args.fast else FILE_NAME)
+    kept, kept_minutes = previous_rows(out, args) if args.append else ([], 0.0)
     split = load_split("ml-100k")
     features = genre_matrix(split, load_movielens("ml-100k").items)
     rows, start = [], time.perf_counter()
@@ -52,16 +57,32 @@ def main(argv: list[str] | None = None) -> int:
                      "ranks": [int(r) for r in report.test_ranks]})
         print(f"{name:14s} test NDCG@10 {report.test['ndcg@10']:.4f}  HR@10 {report.test['hr@10']:.4f}  "
               f"{report.total_seconds:.0f} s", flush=True)
+    rows = kept + rows
+    rows.sort(key=lambda row: list(recipes.REGISTRY).index(row["model"]))
     command = "python benchmarks/leaderboard.py" + (" --fast" if args.fast else "")
-    if args.models != list(recipes.REGISTRY):
-        command += " --models " + " ".join(args.models)
+    if {row["model"] for row in rows} != set(recipes.REGISTRY):
+        command += " --models " + " ".join(row["model"] for row in rows)
     report = {"dataset": "ml-100k", "split": "course", "part": "test",
               "protocol": "full ranking, history removed", "seed": args.seed, "fast": args.fast,
               "device": runtime.device_summary(), "command": command,
-              "minutes": round((time.perf_counter() - start) / 60, 1), "users": split.num_users, "models": rows}
+              "minutes": round((time.perf_counter() - start) / 60 + kept_minutes, 1),
+              "users": split.num_users, "models": rows}
     write_text(out, dumps(report) + "\n")
     print("wrote", out)
     return 0
+
+
+def previous_rows(out: Path, args) -> tuple[list[dict], float]:
+    """The rows already in ``out`` (for ``--append``) except the models about to be trained again, and the
+    minutes the file's runs took (so that the total stays the time the whole leaderboard takes)."""
+    if not out.exists():
+        return [], 0.0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    if report.get("seed") != args.seed or report.get("fast") != args.fast:
+        raise ValueError(f"{out} holds another seed or mode; cannot append to it")
+    rows = [row for row in report["models"] if row["model"] not in args.models]
+    redone = sum(row["total_seconds"] for row in report["models"] if row["model"] in args.models) / 60
+    return rows, max(report.get("minutes", 0.0) - redone, 0.0)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def test_baseline_rows_match_baselines_json(label):
     assert all(shown(e, v) for e, v in zip(expected, (hr, ndcg, kept))), (label, expected, (hr, ndcg, kept))
 
 
-@pytest.mark.parametrize("label, file", [("SASRec, full CE", "sasrec.json"), ("BERT4Rec (mean", "bert4rec.json")])
+@pytest.mark.parametrize("label, file", [("SASRec, full CE", "sasrec.json"), ("BERT4Rec (mean", "bert4rec.json"),
+                                         ("GRU4Rec (mean", "gru4rec.json")])
 def test_neural_rows_match_their_benchmark_files(label, file):
     summary = load(file)["summary"]
     cells = row(label)
@@ -61,7 +62,8 @@ def test_neural_rows_match_their_benchmark_files(label, file):
 
 
 @pytest.mark.parametrize("label, file", [("Course SASRec", "sasrec-recbole-split.json"),
-                                         ("Course BERT4Rec", "bert4rec-recbole-split.json")])
+                                         ("Course BERT4Rec", "bert4rec-recbole-split.json"),
+                                         ("Course GRU4Rec", "gru4rec-recbole-split.json")])
 def test_recbole_split_rows_match_their_benchmark_files(label, file):
     report = load(file)
     assert report["split"] == "recbole"
@@ -144,3 +146,16 @@ def test_recommend_latency_sentence_matches_its_file():
                           (report["imports_seconds"], 2), (report["load_score_explain_seconds"], 2),
                           (report["all_users"]["seconds"], 2)):
         assert f"{value:.{digits}f}" in sentence, (value, sentence)
+
+
+@pytest.mark.parametrize("name", ["random", "pop", "markov", "itemknn", "item2vec", "text-zeroshot"])
+def test_deterministic_models_reproduce_their_stored_leaderboard_ranks(name):
+    """The count, item2vec (one gensim worker) and zero-shot text models are deterministic for a seed: retrained
+    now with ``course train``'s code, they rank every user's test target exactly as the stored run did."""
+    from course_lib.leaderboard import load_leaderboard
+    from course_lib.recipes.run import load_split, run_training
+
+    stored = {m["model"]: m for m in load_leaderboard(RESULTS / "leaderboard.json")["models"]}[name]
+    report = run_training(name, load_split("ml-100k"), seed=0, fast=False)
+    assert report.command() == stored["command"]
+    assert report.test_ranks.tolist() == stored["ranks"].tolist()
