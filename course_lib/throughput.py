@@ -18,8 +18,8 @@ from typing import Callable
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from course_lib.train import (BF16_MIN_CAPABILITY, TrainConfig, amp_dtype, autocast, make_optimizer, model_width,
-                              optimizer_step, to_device)
+from course_lib.precision import BF16_MIN_CAPABILITY, amp_dtype, autocast, model_width
+from course_lib.train import TrainConfig, make_optimizer, optimizer_step, to_device
 
 
 def synchronize(device: torch.device) -> None:

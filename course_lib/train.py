@@ -27,10 +27,7 @@ in a checkpoint: the other ranks restart their streams on resuming).
 from __future__ import annotations
 
 import math
-import os
-import random
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -41,11 +38,16 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from course_lib import distributed, runtime
+from course_lib.checkpoints import load_checkpoint, model_settings, rng_state, save_checkpoint, set_rng_state
+from course_lib.precision import (AMP_MIN_WIDTH, AMP_MODES, BF16_MIN_CAPABILITY, amp_dtype, autocast, model_width,
+                                  precision_for)
 
-AMP_MODES = ("auto", "bf16", "fp16", "off")
+# The loop's public face; the precision and checkpoint helpers it uses are importable from here too.
+__all__ = ["TrainConfig", "fit", "lr_schedule", "to_device", "optimizer_step", "make_optimizer", "DECAYS",
+           "AMP_MODES", "AMP_MIN_WIDTH", "BF16_MIN_CAPABILITY", "amp_dtype", "autocast", "model_width",
+           "precision_for", "load_checkpoint", "save_checkpoint", "model_settings"]
+
 DECAYS = ("linear", "cosine", "constant")
-# Settings that may change between a run and its resumption (they do not change the numbers).
-_RESUMABLE_CHANGES = {"checkpoint_path", "progress", "device", "num_workers", "eval_batch_size"}
 
 
 @dataclass
@@ -94,52 +96,6 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.grad_clip must be > 0 or None, got {self.grad_clip}")
 
 
-# Mixed precision pays when matrix products are large enough to keep tensor cores busy. For the course's
-# 64-wide models we measured the opposite on an H200 (benchmarks/results/throughput-h200.txt, SASRec, hidden 64):
-# bf16 autocast trained at 0.63x (batch 128) and 0.86x (batch 512) of fp32's speed, because the extra casts cost
-# more than the smaller matrix products save. So "auto" keeps models narrower than AMP_MIN_WIDTH in fp32.
-AMP_MIN_WIDTH = 256
-BF16_MIN_CAPABILITY = (8, 0)     # Ampere and newer compute in bf16; older GPUs (Colab's T4 is 7.5) only emulate it
-
-
-def amp_dtype(device: torch.device, amp: str, width: int | None = None) -> torch.dtype | None:
-    """The autocast dtype for ``device`` (None = plain fp32): ``precision_for`` with the device's capability."""
-    capability = tuple(torch.cuda.get_device_capability(device)) if device.type == "cuda" else None
-    if capability is None and amp in ("bf16", "fp16"):
-        raise ValueError(f"amp={amp!r} needs a CUDA GPU; this run is on {device.type} (use 'auto' or 'off')")
-    return precision_for(capability, amp, width)
-
-
-def precision_for(capability: tuple[int, int] | None, amp: str = "auto", width: int | None = None):
-    """The training precision from what the device really does (None = plain fp32).
-
-    ``capability``: the CUDA compute capability, e.g. (7, 5) for a T4, (9, 0) for an H100/H200; None off CUDA.
-    ``amp="auto"``: fp32 off CUDA and for models narrower than ``AMP_MIN_WIDTH`` (``width`` = hidden size; fp32
-    measured faster there); otherwise bf16 at capability >= 8.0 and fp16 (with a GradScaler, see ``fit``) below.
-    ``torch.cuda.is_bf16_supported()`` is not asked: it answers True on a T4, where bf16 is only emulated.
-    ``"bf16"`` / ``"fp16"`` force a dtype (bf16 only where it is native); ``"off"`` is always fp32.
-    """
-    if amp not in AMP_MODES:
-        raise ValueError(f"amp={amp!r}: expected one of {AMP_MODES}")
-    if capability is None or amp == "off":
-        return None
-    native_bf16 = tuple(capability) >= BF16_MIN_CAPABILITY
-    if amp == "bf16" and not native_bf16:
-        raise ValueError(f"amp='bf16' needs a GPU of compute capability >= 8.0; this one is "
-                         f"{capability[0]}.{capability[1]} and would only emulate bf16 (slowly): use 'fp16' or 'auto'")
-    if amp in ("bf16", "fp16"):
-        return torch.bfloat16 if amp == "bf16" else torch.float16
-    if width is not None and width < AMP_MIN_WIDTH:
-        return None
-    return torch.bfloat16 if native_bf16 else torch.float16
-
-
-def model_width(model: torch.nn.Module) -> int | None:
-    """The hidden size of ``model`` (``model.config.hidden_dim``), or None when it does not say."""
-    width = getattr(getattr(model, "config", None), "hidden_dim", None)
-    return int(width) if isinstance(width, int) else None
-
-
 def lr_schedule(total_steps: int, warmup_ratio: float, decay: str) -> Callable[[int], float]:
     """Multiplier of the base lr at optimizer step ``s``: linear warm-up 0 -> 1, then constant/linear/cosine -> 0."""
     warmup = int(round(warmup_ratio * total_steps))
@@ -166,28 +122,6 @@ def to_device(batch, device: torch.device):
                     "yield tensors, or tuples/lists/dicts of tensors")
 
 
-def _rng_state(loader_gen: torch.Generator) -> dict:
-    """Every random generator the loop depends on, in a form torch.load(weights_only=True) accepts."""
-    np_state = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "loader": loader_gen.get_state(),
-             "python": random.getstate(),
-             "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]]}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict, loader_gen: torch.Generator) -> None:
-    torch.set_rng_state(state["torch"])
-    loader_gen.set_state(state["loader"])
-    version, *rest = state["python"]
-    random.setstate((version, tuple(rest[0]), rest[1]))
-    name, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def _new_history(device: torch.device, dtype: torch.dtype | None) -> dict:
     return {"loss": [], "lr": [], "seconds": [], "valid_epochs": [], "valid": [], "seconds_at_valid": [],
             "best_epoch": 0, "best_valid": {}, "seconds_to_best": 0.0, "epochs": 0, "stopped_early": False,
@@ -195,54 +129,9 @@ def _new_history(device: torch.device, dtype: torch.dtype | None) -> dict:
             "seconds_per_epoch": 0.0, "total_seconds": 0.0, "nproc": distributed.world_size()}
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
-    """torch.save ``state`` atomically (to ``path.part``, then renamed): a crash never leaves half a file."""
-    from course_lib.files import atomic_path
-    with atomic_path(path) as part:
-        torch.save(state, part)
-
-
-def model_settings(model: torch.nn.Module) -> dict:
-    """What identifies a model's architecture in a checkpoint: its class and its config dataclass, if any."""
-    config = getattr(model, "config", None)
-    fields = asdict(config) if config is not None and hasattr(config, "__dataclass_fields__") else {}
-    return {"class": type(model).__name__, **{k: v for k, v in fields.items() if isinstance(v, (int, float, str, bool, type(None)))}}
-
-
-def _differences(saved: dict, now: dict, ignore=()) -> str:
-    changed = sorted(k for k in now.keys() | saved.keys() if k not in ignore and saved.get(k) != now.get(k))
-    return ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
-
-
-def load_checkpoint(path: str | os.PathLike, config: TrainConfig, model: torch.nn.Module | None = None) -> dict:
-    """Load a checkpoint with ``weights_only=True``; refuse one written with other training settings or, when
-    ``model`` is given, for another model (class or configuration), naming the differences."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a corrupt or foreign file: say which
-        raise ValueError(f"cannot read checkpoint {path}: {err}") from err
-    if not isinstance(state, dict) or "model" not in state or "config" not in state:
-        raise ValueError(f"{path} is not a course_lib.train checkpoint")
-    diffs = _differences(state["config"], asdict(config), _RESUMABLE_CHANGES)
-    if diffs:
-        raise ValueError(f"checkpoint {path} was written with other settings ({diffs}); "
-                         "delete it or use another checkpoint_path")
-    if model is not None and "model_settings" in state:
-        diffs = _differences(state["model_settings"], model_settings(model))
-        if diffs:
-            raise ValueError(f"checkpoint {path} holds another model ({diffs}); "
-                             "delete it or use another checkpoint_path")
-    return state
-
-
 def _default_evaluate():
     from course_lib.metrics import evaluate  # imported here: metrics is a sibling module, loaded on use
     return evaluate
-
-
-def autocast(device: torch.device, dtype: torch.dtype | None):
-    """``torch.autocast`` to ``dtype`` on ``device``, or nothing when ``dtype`` is None (plain fp32)."""
-    return torch.autocast(device.type, dtype=dtype) if dtype else nullcontext()
 
 
 def optimizer_step(model: torch.nn.Module, loss: torch.Tensor, optimizer, scaler, grad_clip: float | None) -> None:
@@ -354,7 +243,7 @@ def fit(model: torch.nn.Module, train_dataset: Dataset, split, config: TrainConf
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         scaler.load_state_dict(saved["scaler"])
-        _set_rng_state(saved["rng"], loader_gen)
+        set_rng_state(saved["rng"], loader_gen)
         run = {k: saved[k] for k in run}
     if distributed.rank() > 0:             # dropout/sampling differ between ranks; batches do not (loader_gen)
         torch.manual_seed(config.seed + distributed.rank())
@@ -389,7 +278,7 @@ def _save_run(run: dict, parts, config: TrainConfig, loader_gen) -> None:
         save_checkpoint(config.checkpoint_path, {
             **run, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-            "rng": _rng_state(loader_gen), "config": asdict(config), "model_settings": model_settings(model)})
+            "rng": rng_state(loader_gen), "config": asdict(config), "model_settings": model_settings(model)})
     distributed.barrier()
 
 
