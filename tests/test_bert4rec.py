@@ -120,15 +120,6 @@ def test_loss_uses_masked_positions_only():
     assert torch.allclose(model.loss((inputs, labels)), expected)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models train several times faster on one thread than on two oversubscribed cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 TINY = {"max_len": 10, "hidden_dim": 16, "dropout": 0.0, "mask_prob": 0.3, "last_item_prob": 0.5,
         "lr": 5e-3, "batch_size": 32, "eval_every": 20, "patience": 3, "progress": False}
 

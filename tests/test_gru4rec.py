@@ -12,14 +12,6 @@ from course_lib.recipes.run import run_training
 from course_lib.sequences import pad_left
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_shapes_padding_and_the_padding_column():
     torch.manual_seed(0)
     model = GRU4Rec(GRU4RecConfig(num_items=20, max_len=6, hidden_dim=8, gru_dim=12)).eval()

@@ -137,15 +137,6 @@ def test_bce_negatives_skip_excluded_items():
         model.exclude_from_training(list(range(2, NUM_ITEMS + 1)))
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models train much faster on one thread than on two oversubscribed cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("loss", ["ce", "bce"])
 def test_learns_a_deterministic_next_item_rule(loss, one_thread, walks):
     split = walks(seed=1)
