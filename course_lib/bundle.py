@@ -127,7 +127,8 @@ def _versions() -> dict:
 def _num_items(model) -> int:
     if isinstance(model, torch.nn.Module):
         return model.num_items
-    return _count_models()[type(model).__name__][3](_count_models()[type(model).__name__][1](model))
+    _, tensors, _, num_items = _count_models()[type(model).__name__]
+    return num_items(tensors(model))
 
 
 def save_bundle(folder, model, split, items: pd.DataFrame, *, name: str, dataset: str = "ml-100k",

@@ -130,3 +130,21 @@ def test_course_recommend_explains_by_attention(data, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["explain"] == "attention" and len(out["recommendations"]) == 2
     assert out["recommendations"][0]["because"] == out["recommendations"][1]["because"]
+
+
+def test_bad_input_is_refused_clearly(data, tmp_path):
+    from course_lib.demo import recommend_demo
+    from course_lib.files import atomic_path, write_text
+
+    split, items = data
+    with pytest.raises(ValueError, match="give at least one model"):
+        ranking_table({})
+    with pytest.raises(ValueError, match="default is empty"):
+        recommend_demo({"pop": in_memory(PopularityRecommender().fit(split), split, items, name="pop")}, [], [])
+    with pytest.raises(ValueError, match="at least 2 items"):
+        ba.intra_list_diversity(np.ones((3, 1), dtype=int), ba.genre_matrix(split, items))
+    target = write_text(tmp_path / "kept.txt", "old")
+    with pytest.raises(RuntimeError), atomic_path(target) as part:      # a crash while writing
+        part.write_text("half")
+        raise RuntimeError("crash")
+    assert target.read_text() == "old" and not list(tmp_path.glob("*.part"))

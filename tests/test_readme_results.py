@@ -70,6 +70,10 @@ def test_recbole_split_rows_match_their_benchmark_files(label, file):
     for cell, key in zip(row(label)[:2], ("test_kept_ndcg@10", "test_kept_hr@10")):
         mean, std = numbers(cell)
         assert shown(report["summary"][key]["mean"], mean) and shown(report["summary"][key]["std"], std), (label, key)
+    recbole = {"SASRec": 0.0520, "GRU4Rec": 0.0481}[row(label)[2].split()[-1]]       # RecBole 1.2.1's row above
+    assert numbers(row("RecBole 1.2.1")[0]) == [0.0520, 0.0481]
+    ratio = numbers(row(label)[2])[0]
+    assert shown(report["summary"]["test_kept_ndcg@10"]["mean"] / recbole, ratio, 2), (label, ratio)
 
 
 TEXT_ROWS = {"ID-only SASRec": "sasrec", "frozen text + projection": "sasrec-text",

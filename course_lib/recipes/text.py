@@ -63,7 +63,7 @@ def train_default_fusion(split, *, seed: int, fast: bool, dataset: str = "ml-100
 
 def select_decay(item_emb, split: SplitData, grid=DECAY_GRID, max_len: int = 50) -> tuple[float, dict]:
     """Choose gamma by validation NDCG@10 (never the test split); returns (best, {gamma: valid ndcg@10})."""
-    model, _, setting, scores = choose_on_validation(
+    _, _, setting, scores = choose_on_validation(
         TextZeroShot, split, {g: {"item_emb": item_emb, "decay": g} for g in grid}, max_len=max_len)
     return setting["decay"], scores
 
