@@ -177,9 +177,16 @@ def compare_paired(ranks_a, ranks_b, metric: str = "ndcg@10", num_resamples: int
     CI of the per-user differences), ``p_value`` (two-sided sign-flip permutation test of "no difference"),
     ``wins``/``losses``/``ties`` (users where A is better / worse / equal).
     """
-    a, b = per_user(ranks_a, metric), per_user(ranks_b, metric)
+    return compare_values(per_user(ranks_a, metric), per_user(ranks_b, metric), metric, num_resamples,
+                          confidence, seed)
+
+
+def compare_values(a, b, metric: str = "ndcg@10", num_resamples: int = 1000, confidence: float = 0.95,
+                   seed: int = 0) -> dict:
+    """``compare_paired`` on per-user (or per-session) metric values ``a``, ``b`` (U,) instead of ranks."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if len(a) != len(b):
-        raise ValueError(f"paired comparison needs the same users: {len(a)} vs {len(b)} ranks")
+        raise ValueError(f"paired comparison needs the same users: {len(a)} vs {len(b)} values")
     diff = a - b
     mean, low, high = bootstrap_ci(diff, num_resamples, confidence, seed)
     signs = np.random.default_rng(seed + 1).choice([-1.0, 1.0], size=(num_resamples, len(diff)))

@@ -144,6 +144,9 @@ def load_encoder(name_or_path: str | None = None, device: str | torch.device | N
         ValueError: the model cannot be found (offline + unknown id, bad directory), with the fix.
     """
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()        # no "Loading weights" bar in notebooks and logs
 
     name = default_model_path() if name_or_path is None else str(name_or_path)
     local = Path(name).expanduser().is_dir()

@@ -3,6 +3,7 @@
 Classical baselines (``fit(split)`` then ``scores``; column 0, padding, is always ``-inf``):
     random       RandomRecommender      uniform random scores (the floor every model must beat)
     popularity   PopularityRecommender  training-set item counts, the same list for everyone
+                 PastPurchasesRecommender  what the history holds, most often first (repeat purchases)
     markov       MarkovRecommender      first-order item -> item transitions, smoothed towards popularity
     itemknn      ItemKNNRecommender     cosine similarity of items' user sets, summed over recent items
 

@@ -39,3 +39,20 @@ class PopularityRecommender:
         """(B, L) -> (B, N+1): every row is the count vector."""
         self.top_items(0)                                                    # raises if not fitted
         return self.counts.to(seqs.device).expand(len(seqs), -1).clone()
+
+
+class PastPurchasesRecommender(PopularityRecommender):
+    """score_j = how often j occurs in the history, popularity breaking ties (a share below one count).
+
+    The repeat-consumption baseline: buy again what you bought before. It needs the history to hold earlier
+    visits (a customer-level split), and it must be evaluated without removing the history from the candidates.
+    """
+
+    def scores(self, seqs: torch.Tensor) -> torch.Tensor:
+        """(B, L) -> (B, N+1): history counts + 0.5 * count_j / max count; column 0 = -inf."""
+        base = super().scores(seqs)
+        popular = base[:, 1:]
+        scores = 0.5 * base / popular.max().clamp_min(1.0)
+        repeats = torch.zeros_like(scores).scatter_add_(1, seqs, torch.ones_like(seqs, dtype=scores.dtype))
+        repeats[:, 0] = 0.0
+        return scores + repeats

@@ -30,15 +30,20 @@ TRAIN_KEYS = ("max_len", "lr", "batch_size", "weight_decay", "num_epochs", "eval
 
 
 def train_gru4rec(split: SplitData, *, seed: int = 42, checkpoint_path: str | None = None, progress: bool = True,
-                  **overrides) -> dict:
-    """Train GRU4Rec on ``split`` with ``DEFAULTS`` updated by ``overrides``; returns ``recipe_result``'s dict."""
+                  valid_split: SplitData | None = None, exclude_history: bool = True, **overrides) -> dict:
+    """Train GRU4Rec on ``split`` with ``DEFAULTS`` updated by ``overrides``; returns ``recipe_result``'s dict.
+
+    ``valid_split``: select on this split's validation part instead of ``split``'s (a time-based split's events,
+    ``course_lib.sessions``); ``exclude_history``: whether validation removes history items from the candidates.
+    """
     params = recipe_settings(DEFAULTS, overrides, "GRU4Rec")
     runtime.seed_everything(seed)
     model = GRU4Rec(GRU4RecConfig(num_items=split.num_items, **{k: params[k] for k in MODEL_KEYS}))
     data = NextItemDataset(split, max_len=params["max_len"], all_windows=True)
     config = TrainConfig(**{k: params[k] for k in TRAIN_KEYS}, seed=seed, checkpoint_path=checkpoint_path,
-                         progress=progress)
-    return recipe_result("gru4rec", fit(model, data, split, config), params, model)
+                         progress=progress, exclude_history=exclude_history)
+    history = fit(model, data, split if valid_split is None else valid_split, config)
+    return recipe_result("gru4rec", history, params, model)
 
 
 def train_default(split: SplitData, *, seed: int, fast: bool) -> dict:

@@ -26,11 +26,14 @@ TRAIN_KEYS = ("max_len", "lr", "batch_size", "weight_decay", "num_epochs", "eval
 
 
 def train_sasrec(split: SplitData, *, seed: int = 42, model: SASRec | None = None,
-                 checkpoint_path: str | None = None, progress: bool = True, **overrides) -> dict:
+                 checkpoint_path: str | None = None, progress: bool = True,
+                 valid_split: SplitData | None = None, exclude_history: bool = True, **overrides) -> dict:
     """Train SASRec on ``split`` with ``DEFAULTS`` updated by ``overrides`` (any key of ``DEFAULTS``).
 
     ``model``: a prebuilt SASRec (or subclass) to train instead of a fresh one; its own config then supplies
-    the model settings (passing model settings in ``overrides`` as well is an error).
+    the model settings (passing model settings in ``overrides`` as well is an error). ``valid_split``: select on
+    this split's validation part instead of ``split``'s (a time-based split's events, ``course_lib.sessions``);
+    ``exclude_history``: whether validation removes history items from the candidates.
 
     Returns a dict with ``model`` ("sasrec" or "sasrec-bce"), ``valid`` (best validation metrics), ``epochs``,
     ``epochs_to_best``, ``seconds_per_epoch``, ``total_seconds``, ``seconds_to_best``, ``history`` (the loop's
@@ -49,8 +52,8 @@ def train_sasrec(split: SplitData, *, seed: int = 42, model: SASRec | None = Non
         params.update({k: getattr(model.config, k) for k in MODEL_KEYS})
     data = NextItemDataset(split, max_len=params["max_len"], all_windows=True)
     config = TrainConfig(**{k: params[k] for k in TRAIN_KEYS}, seed=seed, checkpoint_path=checkpoint_path,
-                         progress=progress)
-    history = fit(model, data, split, config)
+                         progress=progress, exclude_history=exclude_history)
+    history = fit(model, data, split if valid_split is None else valid_split, config)
     return recipe_result("sasrec" if params["loss"] == "ce" else "sasrec-bce", history, params, model)
 
 
