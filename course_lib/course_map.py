@@ -47,6 +47,9 @@ COURSE_MAP = [
     Lesson("09", "recommend_and_serve", "Recommending for a person",
            "saved models, course recommend, explanations, a leaderboard with intervals, beyond accuracy, "
            "tuning with Optuna", "helps"),
+    Lesson("11", "case_studies_shop_and_news", "Case studies: shop sessions and news",
+           "sessions and splits by date, GRU4Rec per session, planted mechanisms, news with new items, Chinese "
+           "titles", "no"),
 ]
 
 PIPELINE = [
@@ -58,6 +61,7 @@ PIPELINE = [
     ("Pretrained-LM\nitem text", "07"),
     ("GPU training\n& scaling out", "08"),
     ("Recommend,\nexplain, tune", "09"),
+    ("Case studies\nshop · news", "11"),
 ]
 
 
@@ -76,7 +80,7 @@ def draw_pipeline(ax=None):
     from matplotlib.patches import FancyBboxPatch
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(16.5, 2.4))
+        _, ax = plt.subplots(figsize=(2.05 * len(PIPELINE), 2.4))
     width, gap = 2.0, 0.45
     colors = plt.get_cmap("Blues")([0.12 + 0.06 * i for i in range(len(PIPELINE))])
     for i, ((label, notebooks), color) in enumerate(zip(PIPELINE, colors)):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from course_lib import multilingual, sessions
+from course_lib import multilingual, sessions, text
 from course_lib.data import streams
 from course_lib.models.popularity import PopularityRecommender
 from course_lib.models.recent_popularity import RecencyBlend, RecentPopularity
@@ -124,3 +124,21 @@ def test_packaged_multilingual_encoder_matches_topics_across_languages():
     assert sims[0, 1] > sims[0, 3] and sims[2, 3] > sims[2, 1]
     with pytest.raises(ValueError, match="list of strings"):
         multilingual.encode_multilingual("one string")
+
+
+def test_past_purchases_ranks_the_history_first_most_often_first():
+    from course_lib.models.popularity import PastPurchasesRecommender
+    from course_lib.sequences import leave_one_out
+
+    split = leave_one_out(_log([(1, 1, 0), (1, 2, 1), (1, 2, 2), (1, 3, 3), (1, 4, 4), (1, 4, 5)]))
+    scores = PastPurchasesRecommender().fit(split).scores(torch.tensor([[0, 1, 3, 3]]))
+    assert torch.isinf(scores[0, 0]) and scores[0, 1:].argsort(descending=True)[:2].tolist() == [2, 0]   # 3, then 1
+    assert scores[0, 2] > scores[0, 4]                     # among the rest, the more popular item first
+
+
+def test_multilingual_encoder_through_a_local_model_directory(tmp_path):
+    folder = text.save_tiny_bert(tmp_path / "tiny")
+    vectors = multilingual.encode_multilingual(["a title", "另一个标题"], model=str(folder))
+    assert vectors.shape == (2, 32) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="no such directory"):
+        multilingual.encode_multilingual(["x"], model=str(tmp_path / "missing/model/dir"))
