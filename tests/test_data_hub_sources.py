@@ -6,17 +6,17 @@ fixtures are tiny files of the real layouts, written by this module; the real da
 """
 
 import hashlib
-import http.server
 import io
 import json
 import re
-import threading
 import time
 import urllib.parse
 import zipfile
 
 import pandas as pd
 import pytest
+
+from local_server import LocalServer
 
 from course_lib.data import (CaseStudyData, DataError, amazon, download, hub, hub_file, load_amazon2023,
                              load_mind, mind)
@@ -77,31 +77,14 @@ def mind_zip(behaviors: str, news: str, folder: str = "") -> bytes:
     return buffer.getvalue()
 
 
-class HubServer:
+class HubServer(LocalServer):
     """A tiny Hugging Face hub: ``files[(repo, path)] = bytes``; ``plain`` paths have no LFS entry; ``served``
     overrides what the resolve URL sends (the listing still describes ``files``); ``hits`` lists every request."""
 
     def __init__(self):
         self.files, self.served, self.plain, self.status, self.hits = {}, {}, set(), {}, []
         self.page_size = 1000
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.hits.append(self.path)
-                status, body, headers = server.answer(self.path)
-                self.send_response(status)
-                for key, value in {**headers, "Content-Length": str(len(body))}.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        super().__init__()
 
     def entry(self, path: str, body: bytes) -> dict:
         out = {"type": "file", "oid": hashlib.sha1(body).hexdigest(), "size": len(body), "path": path}
@@ -123,6 +106,7 @@ class HubServer:
         return [{"type": "directory", "oid": "0" * 40, "size": 0, "path": f} for f in sorted(folders)] + entries
 
     def answer(self, raw: str) -> tuple:
+        self.hits.append(raw)
         url = urllib.parse.urlsplit(raw)
         path = urllib.parse.unquote(url.path)
         if path in self.status:
@@ -140,10 +124,6 @@ class HubServer:
             if key in self.files:
                 return 200, self.served.get(key, self.files[key]), {}
         return 404, b"not found", {}
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

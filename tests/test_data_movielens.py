@@ -7,9 +7,7 @@ fixture wheel. Only ``test_real_ml100k`` touches the real data, and it skips whe
 
 import dataclasses
 import hashlib
-import http.server
 import io
-import threading
 import zipfile
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 from course_lib import cli
 from course_lib.data import DataError, download, is_available, load_movielens, movielens, registry
 from course_lib.sequences import leave_one_out
+from local_server import LocalServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -41,32 +40,17 @@ def md5(blob: bytes) -> str:
     return hashlib.md5(blob).hexdigest()
 
 
-class Server:
+class Server(LocalServer):
     """A local HTTP server: ``routes[path] = (status, body)``; counts requests per path."""
 
     def __init__(self):
         self.routes, self.hits = {}, {}
-        server = self
+        super().__init__()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.hits[self.path] = server.hits.get(self.path, 0) + 1
-                status, body, *declared = server.routes.get(self.path, (404, b"not found"))
-                self.send_response(status)
-                self.send_header("Content-Length", str(declared[0] if declared else len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def answer(self, path: str) -> tuple:
+        self.hits[path] = self.hits.get(path, 0) + 1
+        status, body, *declared = self.routes.get(path, (404, b"not found"))
+        return status, body, ({"Content-Length": str(declared[0])} if declared else {})
 
 
 @pytest.fixture
