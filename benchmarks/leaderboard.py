@@ -28,12 +28,16 @@ from course_lib.recipes.run import load_split, run_training
 from course_lib.recommend import top_k_lists
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# Registered models left off the default board, with the reason stored in the file.
+NOT_ON_BOARD = {"llm-finetune": "constrained beam search takes seconds per user on 2 CPU cores (hours for 943 users); "
+                                "notebook 10 evaluates it on a sample of users; on a GPU: --models llm-finetune --append"}
+ON_BOARD = [name for name in recipes.REGISTRY if name not in NOT_ON_BOARD]
 HEADLINE = ("hr@10", "ndcg@10", "mrr", "hr@20", "ndcg@20")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(recipes.REGISTRY), choices=list(recipes.REGISTRY))
+    parser.add_argument("--models", nargs="+", default=ON_BOARD, choices=list(recipes.REGISTRY))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fast", action="store_true", help="small settings (smoke test)")
     parser.add_argument("--out", type=Path, default=None, help=f"JSON output path (default results/{FILE_NAME})")
@@ -60,13 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = kept + rows
     rows.sort(key=lambda row: list(recipes.REGISTRY).index(row["model"]))
     command = "python benchmarks/leaderboard.py" + (" --fast" if args.fast else "")
-    if {row["model"] for row in rows} != set(recipes.REGISTRY):
+    on_board = {row["model"] for row in rows}
+    if on_board != set(ON_BOARD):
         command += " --models " + " ".join(row["model"] for row in rows)
     report = {"dataset": "ml-100k", "split": "course", "part": "test",
               "protocol": "full ranking, history removed", "seed": args.seed, "fast": args.fast,
               "device": runtime.device_summary(), "command": command,
               "minutes": round((time.perf_counter() - start) / 60 + kept_minutes, 1),
-              "users": split.num_users, "models": rows}
+              "users": split.num_users, "models": rows,
+              "not_on_board": {name: why for name, why in NOT_ON_BOARD.items() if name not in on_board}}
     write_text(out, dumps(report) + "\n")
     print("wrote", out)
     return 0

@@ -29,6 +29,10 @@ REGISTRY: dict[str, str] = {
     "text-zeroshot": "course_lib.recipes.text:train_zeroshot",
     "sasrec-text": "course_lib.recipes.text:train_default_text",
     "sasrec-fusion": "course_lib.recipes.text:train_default_fusion",
+    "llm-rerank": "course_lib.recipes.llm:train_default",
+    "llm-zeroshot": "course_lib.recipes.llm_encoder:train_llm_zeroshot",
+    "sasrec-llm-fusion": "course_lib.recipes.llm_encoder:train_llm_fusion",
+    "llm-finetune": "course_lib.recipes.llm_finetune:train_default",
 }
 
 
