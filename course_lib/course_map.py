@@ -47,6 +47,9 @@ COURSE_MAP = [
     Lesson("09", "recommend_and_serve", "Recommending for a person",
            "saved models, course recommend, explanations, a leaderboard with intervals, beyond accuracy, "
            "tuning with Optuna", "helps"),
+    Lesson("10", "llm_recommender", "A generative LLM in the loop",
+           "an offline LLM scoring titles, re-ranking with calibration, LLM item vectors, LoRA fine-tuning with "
+           "catalogue-constrained output, where text pays", "helps"),
     Lesson("11", "case_studies_shop_and_news", "Case studies: shop sessions and news",
            "sessions and splits by date, GRU4Rec per session, planted mechanisms, news with new items, Chinese "
            "titles", "no"),
@@ -61,6 +64,7 @@ PIPELINE = [
     ("Pretrained-LM\nitem text", "07"),
     ("GPU training\n& scaling out", "08"),
     ("Recommend,\nexplain, tune", "09"),
+    ("Generative LLM\nin the loop", "10"),
     ("Case studies\nshop · news", "11"),
 ]
 

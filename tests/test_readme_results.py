@@ -140,7 +140,7 @@ def test_leaderboard_rows_match_leaderboard_json():
         assert shown(beyond["coverage"], numbers(cells[3])[0], 3) and shown(beyond["novelty"], numbers(cells[4])[0], 2)
     # the model names as `course train` spells them, and every model it knows is on the board
     from course_lib import recipes
-    assert set(rows) == set(recipes.REGISTRY)
+    assert set(rows) | set(report.get("not_on_board", {})) == set(recipes.REGISTRY)
 
 
 def test_recommend_latency_sentence_matches_its_file():
@@ -163,3 +163,33 @@ def test_deterministic_models_reproduce_their_stored_leaderboard_ranks(name):
     report = run_training(name, load_split("ml-100k"), seed=0, fast=False)
     assert report.command() == stored["command"]
     assert report.test_ranks.tolist() == stored["ranks"].tolist()
+
+
+def test_llm_section_matches_the_leaderboard_and_the_data_fractions_file():
+    section = README.split("### A generative LLM in the loop (notebook 10)")[1].split("### Case studies")[0]
+    board = {m["model"]: m["test"]["ndcg@10"] for m in load("leaderboard.json")["models"]}
+    quoted = {"llm-rerank": "0.1047 against", "sasrec": "SASRec's 0.1069", "llm-zeroshot": "zero-shot 0.0204",
+              "text-zeroshot": "MiniLM 0.0280", "sasrec-llm-fusion": "fusion 0.0902", "sasrec-fusion": "MiniLM fusion 0.1066"}
+    for model, text in quoted.items():
+        assert text in section and shown(board[model], numbers(text)[-1]), (model, text)
+    fractions = load("data-fractions.json")
+    assert not fractions["fast"] and fractions["target_ratio"] == 1.2
+    for key in ("10", "25", "50", "100"):
+        cells = [c.strip() for c in next(line for line in section.splitlines() if line.startswith(f"| {key} % |"))
+                 .strip("|").split("|")]
+        comparison = fractions["fractions"][key]["comparison"]["all"]
+        assert shown(comparison["mean_b"], numbers(cells[1])[0]) and shown(comparison["mean_a"], numbers(cells[2])[0])
+        ratio, low, high = numbers(cells[3])
+        assert all(shown(comparison[k], v, 2) for k, v in (("ratio", ratio), ("ratio_low", low), ("ratio_high", high)))
+    verdict = fractions["verdict"]
+    assert (verdict["at_10pct"]["decision"], verdict["at_25pct"]["decision"], verdict["rare_items"]["decision"]) == \
+        ("holds", "uncertain", "undefined")
+    assert "**holds at 10 %**" in section and "**not at 25 %**" in section and "**undefined**" in section
+
+
+def test_llm_ready_sentence_matches_its_file():
+    report = load("llm-ready.json")
+    section = README.split("### A generative LLM in the loop (notebook 10)")[1][:600]
+    ready, peak, _, _, seconds = numbers(section.split("is ready in")[1])[:5]
+    assert shown(report["ready_seconds"], ready, 1) and shown(report["peak_rss_gb"], peak, 2)
+    assert shown(report["rerank_seconds"], seconds, 0) and report["users"] == 943 and report["candidates"] == 20

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from course_lib.data.synthetic import SHOP_CHAIN, SHOP_EXTRA, TOPICS, SyntheticLog, _shop_catalogue
+from course_lib.data.synthetic import TOPICS, SyntheticLog, _shop_catalogue
 
 START = 1_700_006_400            # a midnight (UTC), so that "day d" starts at START + d * 86400
 CONSUMABLES = ("grocery", "home")
