@@ -192,6 +192,20 @@ def load_llm(name_or_path: str | None = None, device: str | torch.device | None 
     return LLM(name, tokenizer, model, target, fingerprint, time.perf_counter() - start)
 
 
+HISTORY_CUE = "A movie fan watched these films, oldest first:"
+CONTEXT_FREE_PROMPT = "The next film they watch is:"
+
+
+def history_prompt(titles: list[str], max_titles: int = 10) -> str:
+    """Plain-text prompt (no chat template) of the ``max_titles`` most recent ``titles``, oldest first, ending in the
+    cue a title follows. A longer history is cut from its OLDEST end; an empty one gives ``CONTEXT_FREE_PROMPT``.
+    The re-ranker (``llm_rerank``) and the fine-tuned recommender (``llm_finetune``) share it."""
+    if max_titles < 1:
+        raise ValueError(f"max_titles must be >= 1, got {max_titles}")
+    recent = [str(t) for t in list(titles)[-max_titles:]]
+    return f"{HISTORY_CUE} {'; '.join(recent)}. {CONTEXT_FREE_PROMPT}" if recent else CONTEXT_FREE_PROMPT
+
+
 def truncate_left(token_ids: list[int], budget: int) -> list[int]:
     """The last ``budget`` tokens of ``token_ids`` (the oldest are dropped first)."""
     if budget < 1:

@@ -20,9 +20,9 @@ import inspect
 import numpy as np
 import torch
 
-from course_lib.llm import LLM, truncate_left
+from course_lib.llm import CONTEXT_FREE_PROMPT, HISTORY_CUE, LLM, history_prompt, truncate_left
 
-PROMPT = "A movie fan watched these films, oldest first: {history}. The next film they watch is:"
+PROMPT = HISTORY_CUE + " {history}. " + CONTEXT_FREE_PROMPT    # the shared prompt (llm.history_prompt)
 IGNORE = -100                      # the label of tokens that do not count in a loss
 BASE_SCORE = -1e9                  # items outside the beams: below every beam, finite so ranks stay defined
 MODES = ("beam", "all")
@@ -31,10 +31,8 @@ DEAD_BEAM = -1e6                   # beam scores below this are generate's "coul
 
 
 def next_title_prompt(history_titles: list[str]) -> str:
-    """The next-title prompt for titles watched oldest first (no history: only the cue, "The next film ...")."""
-    if not history_titles:
-        return PROMPT[PROMPT.index("The next"):]
-    return PROMPT.format(history="; ".join(history_titles))
+    """The next-title prompt for titles watched oldest first: ``llm.history_prompt`` over all of them."""
+    return history_prompt(history_titles, max_titles=max(1, len(history_titles)))
 
 
 def check_titles(titles, num_items: int | None = None) -> np.ndarray:

@@ -32,26 +32,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from course_lib.llm import LLM, sequence_logprobs, truncate_left
+from course_lib.llm import CONTEXT_FREE_PROMPT, LLM, history_prompt, sequence_logprobs, truncate_left
 from course_lib.metrics import per_user, target_ranks
 from course_lib.sequences import SplitData, pad_left
 
-HISTORY_CUE = "A movie fan watched these films, oldest first:"
-CONTEXT_FREE_PROMPT = "The next film they watch is:"
 LISTING_CUE = "The best next film is number"
 OFFSET = 1e4          # |z| <= sqrt(K) stays far below it: candidates sit strictly above the row's ceiling
 FULL_HISTORY = 1024                # longer than any MovieLens-100k history (737): the re-ranker sees all of it
 WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 CHUNK_ROWS = 32    # continuation rows per forward pass: similar lengths, little padding
-
-
-def history_prompt(titles: list[str], max_titles: int = 10) -> str:
-    """Plain-text prompt (no chat template) of the ``max_titles`` most recent ``titles``, oldest first, ending in the
-    cue a title follows. A longer history is cut from its OLDEST end; an empty one gives ``CONTEXT_FREE_PROMPT``."""
-    if max_titles < 1:
-        raise ValueError(f"max_titles must be >= 1, got {max_titles}")
-    recent = [str(t) for t in list(titles)[-max_titles:]]
-    return f"{HISTORY_CUE} {'; '.join(recent)}. {CONTEXT_FREE_PROMPT}" if recent else CONTEXT_FREE_PROMPT
 
 
 def _forward(lm: LLM, cache=None, **inputs):

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from course_lib.data.logs import log_stats
+
 NO_TITLE = "(no title)"
 INTERACTION_COLUMNS = ["user_id", "item_id", "timestamp", "rating"]
 _ANNOUNCED: set[str] = set()
@@ -36,13 +38,7 @@ class CaseStudyData:
     def stats(self) -> dict:
         """Counts worth printing: rows, users, items, density, per-user lengths, time span, gaps in the data."""
         inter = self.interactions
-        per_user = inter.groupby("user_id").size()
-        first, last = (pd.to_datetime(inter["timestamp"].agg(f), unit="s") for f in ("min", "max"))
-        users, items = inter["user_id"].nunique(), inter["item_id"].nunique()
-        out = {"interactions": len(inter), "users": users, "items": items,
-               "catalogue items": len(self.items), "density": len(inter) / max(users * items, 1),
-               "min per user": int(per_user.min()), "median per user": float(per_user.median()),
-               "max per user": int(per_user.max()), "first": str(first.date()), "last": str(last.date()),
+        out = {**log_stats(inter, len(self.items)),
                "items without title": int(self.items["title"].eq(NO_TITLE).sum())}
         if "timed" in inter.columns:
             out["untimed rows (histories)"] = int((~inter["timed"]).sum())

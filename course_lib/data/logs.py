@@ -145,3 +145,14 @@ def load_interactions(source, user_col: str = "user_id", item_col: str = "item_i
         frame["rating"] = frame["rating"].astype("int64")
     report.record("load and validate", raw, frame, reasons)
     return frame, report
+
+
+def log_stats(interactions: pd.DataFrame, catalogue_size: int) -> dict:
+    """Counts worth printing for a log in the course schema: rows, users, items, density, per-user lengths, span."""
+    per_user = interactions.groupby("user_id").size()
+    first, last = (pd.to_datetime(interactions["timestamp"].agg(f), unit="s") for f in ("min", "max"))
+    users, items = interactions["user_id"].nunique(), interactions["item_id"].nunique()
+    return {"interactions": len(interactions), "users": users, "items": items, "catalogue items": catalogue_size,
+            "density": len(interactions) / max(users * items, 1), "min per user": int(per_user.min()),
+            "median per user": float(per_user.median()), "max per user": int(per_user.max()),
+            "first": str(first.date()), "last": str(last.date())}

@@ -36,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from course_lib.data import download as dl
+from course_lib.data.logs import log_stats
 from course_lib.data.registry import DataError, DatasetInfo, announce, cache_dir, dataset_info
 
 GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
@@ -58,15 +59,7 @@ class MovieLens:
 
     def stats(self) -> dict:
         """Counts worth printing: rows, users, items, density, ratings per user, time span."""
-        inter = self.interactions
-        per_user = inter.groupby("user_id").size()
-        first, last = (pd.to_datetime(inter["timestamp"].agg(f), unit="s") for f in ("min", "max"))
-        users, items = inter["user_id"].nunique(), inter["item_id"].nunique()
-        return {"interactions": len(inter), "users": users, "items": items,
-                "catalogue items": len(self.items), "density": len(inter) / (users * items),
-                "min per user": int(per_user.min()), "median per user": float(per_user.median()),
-                "max per user": int(per_user.max()), "first": str(first.date()), "last": str(last.date()),
-                "source": self.source}
+        return {**log_stats(self.interactions, len(self.items)), "source": self.source}
 
 
 def _genre_list(flags: list[str]) -> list[str]:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+import pandas as pd
+
 from course_lib.sequences import SplitData
 
 
@@ -56,3 +59,21 @@ def fit_baseline(name: str, make_model, split: SplitData, grid: dict | None = No
     return {"model": name, "valid": valid, "epochs": 0, "seconds_per_epoch": 0.0,
             "total_seconds": time.perf_counter() - start, "params": setting, "valid_grid": scores,
             "recommender": model}
+
+
+def titles_for_split(split: SplitData, items: pd.DataFrame) -> np.ndarray:
+    """(N+1,) object array: the title of each internal id of ``split`` (entry 0 = "" for padding).
+
+    ``items``: rows ``item_id, title`` with raw ids (e.g. ``load_movielens("ml-100k").items``). ValueError if some
+    raw id of the split has no title (the split comes from another dataset).
+    """
+    missing_cols = {"item_id", "title"} - set(items.columns)
+    if missing_cols:
+        raise ValueError(f"items lack column(s) {sorted(missing_cols)}; need item_id, title")
+    by_id = dict(zip(items["item_id"].tolist(), items["title"].astype(str).tolist()))
+    missing = [raw for raw in split.item_ids[1:].tolist() if raw not in by_id]
+    if missing:
+        raise ValueError(f"{len(missing)} of the split's {split.num_items} raw item ids have no title (e.g. "
+                         f"{missing[:3]}): the split is not from this dataset; pass titles= aligned with "
+                         "split.item_ids")
+    return np.array([""] + [by_id[raw] for raw in split.item_ids[1:].tolist()], dtype=object)

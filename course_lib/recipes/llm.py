@@ -17,6 +17,7 @@ import torch
 
 from course_lib.llm_rerank import FULL_HISTORY, WEIGHT_GRID, LLMReranker, TitleScorer, validation_ranks
 from course_lib.metrics import per_user, summarize
+from course_lib.recipes.common import titles_for_split
 from course_lib.sequences import SplitData
 
 FAST_VALID_USERS = 64
@@ -37,14 +38,9 @@ def movielens_titles(split: SplitData, dataset: str = "ml-100k", with_year: bool
     ids have no title there."""
     from course_lib.data import load_movielens
 
-    table = load_movielens(dataset).items.set_index("item_id")["title"]
-    raw = split.item_ids[1:]
-    missing = raw[~np.isin(raw, table.index.to_numpy())]
-    if len(missing):
-        raise ValueError(f"{len(missing)} of the split's raw item ids have no title in {dataset} (e.g. "
-                         f"{missing[:5].tolist()}): is the split from another dataset? Pass titles=...")
-    titles = [str(t) if with_year else short_title(t) for t in table.loc[raw]]
-    return np.array(["", *titles], dtype=object)
+    items = load_movielens(dataset).items
+    return titles_for_split(split, items.assign(title=items["title"].astype(str) if with_year
+                                                 else items["title"].map(short_title)))
 
 
 def llm_dtype(device: torch.device) -> torch.dtype:

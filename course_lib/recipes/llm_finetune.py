@@ -18,12 +18,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pandas as pd
 
 from course_lib import runtime
 from course_lib.llm_finetune import FineTunedLLMRecommender, add_lora, finetune, next_title_examples, \
     trainable_share
-from course_lib.recipes.common import recipe_settings
+from course_lib.recipes.common import recipe_settings, titles_for_split  # noqa: F401  (re-exported)
 from course_lib.sequences import SplitData
 
 DEFAULTS = {"r": 8, "alpha": 16, "dropout": 0.05, "num_epochs": 1, "batch_size": 16, "lr": 2e-4,
@@ -31,24 +30,6 @@ DEFAULTS = {"r": 8, "alpha": 16, "dropout": 0.05, "num_epochs": 1, "batch_size":
 FAST_OVERRIDES = {"max_steps": 20, "batch_size": 4, "max_titles": 5, "num_beams": 10, "valid_users": 8}
 FAST_MAX_EXAMPLES = 256
 VALID_SUBSET_SEED = 0                 # which users FAST validates on: fixed, not the training seed
-
-
-def titles_for_split(split: SplitData, items: pd.DataFrame) -> np.ndarray:
-    """(N+1,) object array: the title of each internal id of ``split`` (entry 0 = "" for padding).
-
-    ``items``: rows ``item_id, title`` with raw ids (e.g. ``load_movielens("ml-100k").items``). ValueError if some
-    raw id of the split has no title (the split comes from another dataset).
-    """
-    missing_cols = {"item_id", "title"} - set(items.columns)
-    if missing_cols:
-        raise ValueError(f"items lack column(s) {sorted(missing_cols)}; need item_id, title")
-    by_id = dict(zip(items["item_id"].tolist(), items["title"].astype(str).tolist()))
-    missing = [raw for raw in split.item_ids[1:].tolist() if raw not in by_id]
-    if missing:
-        raise ValueError(f"{len(missing)} of the split's {split.num_items} raw item ids have no title (e.g. "
-                         f"{missing[:3]}): the split is not from this dataset; pass titles= aligned with "
-                         "split.item_ids")
-    return np.array([""] + [by_id[raw] for raw in split.item_ids[1:].tolist()], dtype=object)
 
 
 def subset_users(split: SplitData, rows: np.ndarray) -> SplitData:
