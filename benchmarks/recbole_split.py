@@ -4,7 +4,7 @@
     python benchmarks/recbole_split.py --recbole-path /tmp/recbole      # writes tests/fixtures/recbole-...tsv
 
 Runs only RecBole's data pipeline (``create_dataset`` + ``build``; no model, no training) with the settings of
-the issue's reference runs: all 100,000 ratings, ``eval_args`` = leave-one-out by time (``LS``,
+the README's RecBole reference runs: all 100,000 ratings, ``eval_args`` = leave-one-out by time (``LS``,
 ``valid_and_test``, order ``TO``), the ml-100k config that ships with RecBole (which sets
 ``normalize_all: True``). Writes one line per user: ``user_id, valid_item, test_item`` (raw GroupLens ids).
 ``tests/test_data_movielens.py`` compares the course's split with this file.

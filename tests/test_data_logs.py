@@ -1,4 +1,4 @@
-"""course_lib.data.load_interactions: a learner's own log, every bad-input case of issue 3."""
+"""course_lib.data.load_interactions: a learner's own log, every kind of bad input a learner can give it."""
 
 import pandas as pd
 import pytest

