@@ -131,7 +131,11 @@ def device_summary(device: torch.device | None = None) -> str:
 
 
 def describe() -> dict:
-    """Print and return the versions, the device and the course flags (for a notebook's setup cell)."""
+    """Print and return the versions, the device and the course flags (for a notebook's setup cell).
+
+    When ``COURSE_FIGURE_LOG`` names a file (the tests set it), every figure drawn afterwards is checked for
+    overlapping tick labels and cut titles, and problems are appended there (``course_lib.legibility``).
+    """
     info = {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -145,6 +149,9 @@ def describe() -> dict:
     width = max(len(k) for k in info)
     for key, value in info.items():
         print(f"{key:<{width}} : {value}")
+    if os.environ.get("COURSE_FIGURE_LOG"):        # set by the tests: every figure drawn is checked for legibility
+        from course_lib.legibility import watch_figures
+        watch_figures(os.environ["COURSE_FIGURE_LOG"])
     return info
 
 

@@ -41,7 +41,10 @@ def rewrite(text: str, url: str, branch: str = "main") -> str:
 
 
 def targets(root: Path) -> list[Path]:
-    return [root / "README.md", *sorted((root / "notebooks").glob("*.ipynb"))]
+    """Every page that carries a badge or a clone URL: the READMEs, the notebooks, their solutions, the docs."""
+    pages = [root / "README.md", root / "README.zh-CN.md", *sorted((root / "notebooks").glob("*.ipynb")),
+             *sorted((root / "solutions").glob("*.ipynb")), *sorted((root / "docs").glob("**/*.md"))]
+    return [page for page in pages if page.exists()]
 
 
 def badges(args) -> int:
