@@ -66,8 +66,11 @@ def median_gap_rule(log):
 
 
 def badge_files():
-    files = [p for p in [ROOT / "README.md", *sorted((ROOT / "notebooks").glob("*.ipynb"))]
-             if "colab.research.google.com/github/" in p.read_text(encoding="utf-8")]
+    """The pages course badges looks at (its own list) that carry a Colab badge or a GitHub clone URL."""
+    from course_lib.commands.badges import targets
+
+    files = [p for p in targets(ROOT) if p.exists() and any(
+        mark in p.read_text(encoding="utf-8") for mark in ("colab.research.google.com/github/", "git clone"))]
     return [str(p.relative_to(ROOT)) for p in files]
 
 
