@@ -52,3 +52,14 @@ def test_cli_reads_a_folder_and_writes_csv(tmp_path, capsys):
     assert "carol.ipynb" in capsys.readouterr().out
     written = pd.read_csv(tmp_path / "grades.csv", index_col=0)
     assert written.loc["carol.ipynb", "passed"] == 1 and not list(tmp_path.glob("*.part"))
+
+
+def test_same_file_name_in_two_folders_keeps_both_rows(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "bob").mkdir()
+    a = notebook(tmp_path / "alice" / "05.ipynb", "✅ Exercise 05.1: right.\n")
+    b = notebook(tmp_path / "bob" / "05.ipynb", "❌ Exercise 05.1: not yet. Hint: x\n")
+    table = grade([a, b])
+    assert len(table) == 2 and table["passed"].tolist() == [1, 0]
+    with pytest.raises(GradingError, match="twice"):
+        grade([a, a])

@@ -48,9 +48,15 @@ def verdicts(path: str | Path) -> dict[str, bool]:
 
 
 def grade(paths: list[str | Path]) -> pd.DataFrame:
-    """One row per submission (its file name), one column per exercise seen: True, False or <NA> (not tried);
+    """One row per submission (its file name, or its path where two names clash), one column per exercise seen: True, False or <NA> (not tried);
     then ``passed`` (count) and ``tried`` (count). Sorted by exercise id."""
-    rows = {Path(p).name: verdicts(p) for p in paths}
+    paths = [Path(p) for p in paths]
+    names = [p.name for p in paths]
+    if len(set(names)) < len(names):           # same file name in several folders: name rows by their path
+        names = [str(p) for p in paths]
+    if len(set(names)) < len(names):
+        raise GradingError("the same submission is listed twice")
+    rows = {name: verdicts(p) for name, p in zip(names, paths)}
     exercises = sorted({e for row in rows.values() for e in row}, key=lambda e: tuple(map(int, e.split("."))))
     table = pd.DataFrame([{e: row.get(e, pd.NA) for e in exercises} for row in rows.values()],
                          index=pd.Index(list(rows), name="submission"), columns=exercises, dtype="boolean")
