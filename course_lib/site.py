@@ -184,6 +184,8 @@ def fix_html(html: str, page: Page, outs: dict[str, str], root: Path, repo_url: 
             heading.insert(0, soup.new_tag("span", id=old))   # nbconvert's id, for in-notebook links
     for tag, attr in (("a", "href"), ("img", "src")):
         for node in main.find_all(tag, **{attr: True}):
+            if node.find_parent(class_=("site-banner", "site-pager")):    # the site's own links, already right
+                continue
             if node[attr] == COLAB_BADGE:
                 node[attr] = relative("_static/colab-badge.svg", page.out)
                 continue
@@ -206,7 +208,8 @@ def _mathjax_dir() -> Path:
     try:
         import jupyter_server_mathjax
     except ImportError as err:
-        raise SiteError('MathJax for the site comes from jupyter-server-mathjax: pip install -e ".[site]"') from err
+        raise SiteError("MathJax for the site comes from jupyter-server-mathjax: "
+                        'pip install -e ".[site]"') from err
     return Path(jupyter_server_mathjax.__file__).parent / "static"
 
 
@@ -235,8 +238,8 @@ def build_site(root: Path, out: Path, repo_url: str = REPO_URL, assets: Path = A
             start = time.perf_counter()
             site = {"root": "../" * page.out.count("/"), "sidebar": sidebar_html(pages, page),
                     "pager": pager_html(pages, i), "banner": banner_html(page, repo_url)}
-            html, _ = exporter.from_notebook_node(
-                _notebook(root, page), resources={"site": site, "metadata": {"name": f"{page.title} · {SITE_NAME}"}})
+            resources = {"site": site, "metadata": {"name": f"{page.title} · {SITE_NAME}"}}
+            html, _ = exporter.from_notebook_node(_notebook(root, page), resources=resources)
             html, copies = fix_html(html, page, outs, root, repo_url)
             target = tmp / page.out
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -266,7 +269,8 @@ def launch_chromium(playwright, executable: Path = CHROMIUM):
 
 def screenshot(site_dir: Path, page_out: str, path: Path, width: int = 1280, height: int = 800,
                anchor: str | None = None) -> None:
-    """PNG of one built page (after MathJax), served from a throwaway local HTTP server."""
+    """PNG of one built page after MathJax, served from a throwaway local HTTP server: at ``anchor`` (an id),
+    else scrolled so that the page's first figure ends at the bottom of the window, with the text before it."""
     import functools
     import http.server
     import threading
@@ -286,7 +290,10 @@ def screenshot(site_dir: Path, page_out: str, path: Path, width: int = 1280, hei
             tab = browser.new_page(viewport={"width": width, "height": height})
             url = f"http://127.0.0.1:{httpd.server_address[1]}/{page_out}"
             tab.goto(url + (f"#{anchor}" if anchor else ""))
-            tab.wait_for_selector("body[data-math=done]", timeout=60_000)
+            tab.wait_for_selector("body[data-math=done]", state="attached", timeout=90_000)
+            if not anchor:
+                tab.evaluate("() => { const img = document.querySelector('.jp-OutputArea-output img'); if (img)"
+                             " window.scrollBy(0, img.getBoundingClientRect().bottom - innerHeight + 12); }")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             tab.screenshot(path=str(path))
             browser.close()

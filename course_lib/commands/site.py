@@ -9,7 +9,7 @@ from pathlib import Path
 
 from course_lib import runtime, site
 
-SCREENSHOT_PAGE = "notebooks/05_sasrec_gpt.html"
+SCREENSHOT_PAGE = "notebooks/10_llm_recommender.html"
 
 
 def _repository_url(root: Path) -> str:
@@ -42,7 +42,8 @@ def build(args) -> int:
         try:
             site.screenshot(out, page, Path(args.screenshot), anchor=anchor or None)
         except (site.SiteError, ImportError) as err:
-            print(f"course site --screenshot: {err} (needs the `site` extra and Debian's Chromium)", file=sys.stderr)
+            print(f"course site --screenshot: {err} (needs the `site` extra and Debian's Chromium)",
+                  file=sys.stderr)
             return 2
         print(f"Screenshot of {args.screenshot_page}: {args.screenshot}")
     if args.open:
@@ -58,5 +59,6 @@ def register(sub) -> None:
     parser.add_argument("--screenshot", metavar="PNG", help="also save a 1280x800 screenshot of one page "
                         "(headless Debian Chromium via playwright)")
     parser.add_argument("--screenshot-page", default=SCREENSHOT_PAGE, metavar="PAGE[#ANCHOR]",
-                        help=f"the page to shoot, relative to the site (default: {SCREENSHOT_PAGE})")
+                        help=f"the page to shoot, relative to the site (default: {SCREENSHOT_PAGE}); without an "
+                        "anchor, scrolled to its first figure")
     parser.set_defaults(func=build)
