@@ -59,7 +59,10 @@ def get_device(prefer: str | None = None) -> torch.device:
     """
     wanted = prefer or os.environ.get("COURSE_DEVICE", "").strip()
     if wanted:
-        device = torch.device(wanted)
+        try:
+            device = torch.device(wanted)
+        except RuntimeError:
+            raise ValueError(f"COURSE_DEVICE={wanted!r}: expected cpu, cuda, cuda:N or mps") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"COURSE_DEVICE={wanted!r} but CUDA is not available on this machine")
         if device.type == "mps" and not torch.backends.mps.is_available():

@@ -22,9 +22,10 @@ def test_device_override(monkeypatch):
     monkeypatch.setenv("COURSE_DEVICE", "cpu")
     assert runtime.get_device() == torch.device("cpu")
     assert runtime.get_device("cpu").type == "cpu"
-    monkeypatch.setenv("COURSE_DEVICE", "tpu")
-    with pytest.raises((ValueError, RuntimeError)):
-        runtime.get_device()
+    for bad in ("tpu", "bogus", "cuda:x"):           # unknown to torch, or known but not a course device
+        monkeypatch.setenv("COURSE_DEVICE", bad)
+        with pytest.raises(ValueError, match="expected cpu, cuda, cuda:N or mps"):
+            runtime.get_device()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
