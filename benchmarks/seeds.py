@@ -40,14 +40,17 @@ REPORTED = ("test_kept_ndcg@10", "test_kept_hr@10", "test_removed_ndcg@10", "tes
             "epochs_to_best", "seconds_to_best", "seconds_per_epoch", "total_seconds", "peak_memory_mb")
 
 
-def run_seed(name: str, split, seed: int, fast: bool, device: torch.device) -> dict:
-    """Train one seed of ``name`` and return its row: timings, memory, test metrics under both protocols."""
+def run_seed(name: str, split, seed: int, fast: bool, device: torch.device, overrides: dict | None = None) -> dict:
+    """Train one seed of ``name`` and return its row: timings, memory, test metrics under both protocols.
+
+    ``overrides`` (recipe settings such as ``{"num_epochs": 2}``) apply last, after the FAST ones.
+    """
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     module = recipe_module(name)
     function, settings = MODELS[name]
-    result = getattr(module, function)(split, seed=seed, progress=False, **settings,
-                                       **(module.FAST_OVERRIDES if fast else {}))
+    result = getattr(module, function)(split, seed=seed, progress=False,
+                                       **{**settings, **(module.FAST_OVERRIDES if fast else {}), **(overrides or {})})
     parts = evaluate_parts(result["recommender"], split, max_len=result["params"]["max_len"], seed=seed)
     row = {"seed": seed, "epochs": result["epochs"], "epochs_to_best": result["epochs_to_best"],
            "seconds_to_best": result["seconds_to_best"], "seconds_per_epoch": result["seconds_per_epoch"],
