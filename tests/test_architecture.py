@@ -59,3 +59,12 @@ def test_every_registered_model_has_a_recipe_module_under_recipes():
     for name, target in recipes.REGISTRY.items():
         assert target.startswith("course_lib.recipes."), (name, target)
         assert callable(recipes.get_trainer(name))
+
+
+def test_the_classroom_layer_sits_on_top():
+    """Exercise checkers (which may check the `course` commands' results too) and the website use the library;
+    nothing below them imports them back."""
+    top = ("course_lib.exercises", "course_lib.site", "course_lib.legibility")
+    below = [p for p in sorted(LIB.rglob("*.py")) if not p.relative_to(LIB).parts[0] in
+             ("exercises", "commands", "site.py", "legibility.py", "cli.py", "__main__.py", "runtime.py")]
+    assert offenders(below, top) == {}
