@@ -1,8 +1,10 @@
 """Is a figure legible? Overlapping tick labels and text cut off at the figure's edge, found after drawing.
 
 ``problems(fig)`` lists what is wrong with one figure. ``watch_figures(log)`` checks every figure as it is drawn
-and appends what it finds to a log file: the tests turn it on in every notebook they execute (``COURSE_FIGURE_LOG``,
-read by ``runtime.describe``), and fail the run if the log is not empty.
+and appends overlapping tick labels to a log file: the tests turn it on in every notebook they execute
+(``COURSE_FIGURE_LOG``, read by ``runtime.describe``), and fail the run if the log is not empty. The watcher does
+not look for cut text: notebooks show figures through ``bbox_inches="tight"``, which grows the image to hold
+every title and label, so nothing drawn past the canvas is cut in what a learner sees.
 """
 
 from __future__ import annotations
@@ -50,14 +52,15 @@ def _cut_text(fig, renderer) -> list[str]:
     return cut
 
 
-def problems(fig, renderer=None) -> list[str]:
-    """Legibility problems of a drawn figure (draws it first when no renderer is given)."""
+def problems(fig, renderer=None, edges: bool = True) -> list[str]:
+    """Legibility problems of a drawn figure (draws it first when no renderer is given); ``edges`` also reports
+    titles and axis labels that reach past the canvas (cut when the figure is saved without a tight box)."""
     if renderer is None:
         fig._legibility_checked = True      # an explicit check: the watcher need not log this drawing too
         fig.canvas.draw()
         renderer = fig.canvas.get_renderer()
     found = [p for ax in fig.axes if ax.get_visible() for p in _tick_problems(ax, renderer)]
-    return found + _cut_text(fig, renderer)
+    return found + (_cut_text(fig, renderer) if edges else [])
 
 
 def watch_figures(log: str | Path) -> None:
@@ -69,7 +72,7 @@ def watch_figures(log: str | Path) -> None:
         if getattr(self, "_legibility_checked", False):
             return
         self._legibility_checked = True
-        found = problems(self, renderer)
+        found = problems(self, renderer, edges=False)
         if found:
             title = self._suptitle.get_text() if getattr(self, "_suptitle", None) else \
                 next((ax.get_title() for ax in self.axes if ax.get_title()), "untitled")

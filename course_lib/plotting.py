@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 import numpy as np
@@ -54,7 +55,9 @@ def plot_activity(timestamps, ax=None, freq: str = "W"):
     ax.bar(series.index, series.to_numpy(), width=5 if freq == "W" else 0.8)
     period = {"D": "day", "W": "week", "MS": "month"}.get(freq, freq)
     ax.set(xlabel="date", ylabel=f"events per {period}", title="Activity over time")
-    ax.tick_params(axis="x", rotation=30)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)     # few dates, written concisely: never overlapping
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     return ax
 
 
