@@ -77,7 +77,7 @@ def setup(venv: Path | None = None, torch_spec: str | None = None) -> None:
         return
     torch_spec = torch_spec or f"torch=={importlib.metadata.version('torch').split('+')[0]}"
     for command in ([sys.executable, "-m", "venv", str(venv)],
-                    [str(python), "-m", "pip", "install", torch_spec],
+                    [str(python), "-m", "pip", "install", *shlex.split(torch_spec)],   # may add --index-url
                     [str(python), "-m", "pip", "install", *RECBOLE_PACKAGES]):
         print("+", shlex.join(command), flush=True)
         subprocess.run(command, check=True)
@@ -226,7 +226,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setup", action="store_true", help=f"create {VENV.name}/ with recbole {RECBOLE_VERSION}")
     parser.add_argument("--torch-spec", default=None,
-                        help="torch requirement for --setup (default: the course's torch version, e.g. torch==2.13.0)")
+                        help="what --setup passes to pip for torch (default: the course's version, e.g. "
+                             "torch==2.13.0; on a GPU machine e.g. 'torch==2.13.0 --index-url <a CUDA index>')")
     parser.add_argument("--models", nargs="+", choices=tuple(MODELS), default=list(MODELS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="the course's seeds")
     parser.add_argument("--max-epochs", type=int, default=300, help="RecBole's epoch cap")

@@ -138,6 +138,7 @@ def train(model_name: str, epochs: int, patience: int, seed: int) -> dict:
         init_seed(config["seed"], config["reproducibility"])
         init_logger(config)
         dataset = create_dataset(config)
+        interactions = len(dataset.inter_feat)       # before data_preparation turns them into prefixes
         train_data, valid_data, test_data = data_preparation(config, dataset)
         init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
         model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
@@ -159,7 +160,7 @@ def train(model_name: str, epochs: int, patience: int, seed: int) -> dict:
                 "patience": patience, "device": str(device), "torch_threads": torch.get_num_threads(),
                 "loss_type": loss_type, "num_parameters": sum(p.numel() for p in model.parameters()),
                 "users": int(dataset.user_num - 1), "items": int(dataset.item_num - 1),
-                "interactions": int(len(dataset.inter_feat)),
+                "interactions": interactions, "train_sequences": len(train_data._dataset),   # a sample per prefix
                 "settings": {k: config[k] for k in (*_yaml_keys(yaml_text), *TRAINING_KEYS)},
                 "versions": versions()}
 
