@@ -147,3 +147,9 @@ def test_no_words_from_outside_the_course(path):
         prose = path.read_text(encoding="utf-8")
     hit = OUTSIDE.search(prose)
     assert not hit, f"{hit.group(0)!r} points outside the course: learners cannot see it"
+
+
+def test_readme_states_the_checked_share():
+    total = sum(len(exercise_items(p)) for p in NOTEBOOKS)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"{len(exercises.REGISTRY)} of the {total} exercises are checked automatically" in readme
