@@ -129,8 +129,10 @@ def test_solutions_notebooks_anatomy(path):
     for cell in code:
         for out in cell.get("outputs", []):
             assert out["output_type"] != "error" and "Traceback" not in json.dumps(out), "stored error"
-    printed = "".join(json.dumps(c.get("outputs", [])) for c in code)
+    printed = "".join(json.dumps(c.get("outputs", []), ensure_ascii=False) for c in code)
     assert "❌" not in printed, "a worked solution must pass its checker"
+    leak = re.search(r"/work/|/root/|/home/\w+|/tmp/|site-packages", printed)
+    assert not leak, f"an output shows a machine-specific path {leak.group(0)!r}"
 
 
 def learner_pages() -> list[Path]:
